@@ -1,0 +1,44 @@
+"""Named errors raised by the library.
+
+Front ends catch ``NewsdeskError`` and show ``str(error)`` as one line to a person; the message
+therefore says what went wrong and, where there is one, what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class NewsdeskError(Exception):
+    """Base of every error the library raises on purpose."""
+
+
+class NoArticlesError(NewsdeskError):
+    """The seeds folder is missing or holds no readable article."""
+
+
+class ArticleSkipped(NewsdeskError):
+    """One file could not be read as an article; the build goes on without it."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"skipped {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ModelLoadError(NewsdeskError):
+    """The embedding model named in the settings cannot be loaded."""
+
+
+class IndexMissingError(NewsdeskError):
+    """No index has been built in the index folder yet."""
+
+
+class IndexMismatchError(NewsdeskError):
+    """The index on disk was built with other settings (model, format, chunking)."""
+
+
+class IndexCorruptError(NewsdeskError):
+    """A file of the index is missing, truncated or unreadable."""
+
+
+class BuildInterrupted(NewsdeskError):
+    """A build was stopped before its swap; the previous index is untouched."""
