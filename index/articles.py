@@ -1,0 +1,202 @@
+"""Read news articles from a seeds folder: plain text, Markdown, HTML and JSON Lines.
+
+Every reader produces the same ``Article``. A file that cannot be read is reported as an
+``ArticleSkipped`` and the rest of the folder is still read, so one bad file never stops a build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.dates import find_byline_date, parse_date
+from index.errors import ArticleSkipped, NoArticlesError
+from index.markup import html_blocks, markdown_to_html
+
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSONL_SUFFIXES = {".jsonl"}
+KNOWN_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+
+# A NUL byte in the first block is the cheap, reliable sign of a binary file.
+_BINARY_PROBE_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: its title, ISO date (or None), and body paragraphs in reading order."""
+
+    id: str
+    title: str
+    date: str | None
+    paragraphs: tuple[str, ...]
+    path: str
+    url: str | None = None
+    text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The article text is the paragraphs joined by blank lines; sentence offsets point into it.
+        object.__setattr__(self, "text", "\n\n".join(self.paragraphs))
+
+    @property
+    def paragraph_starts(self) -> list[int]:
+        """Offset of each paragraph inside ``text``."""
+        starts, position = [], 0
+        for paragraph in self.paragraphs:
+            starts.append(position)
+            position += len(paragraph) + 2
+        return starts
+
+    @property
+    def content_hash(self) -> str:
+        """A hash of everything the index is built from, to tell changed articles apart."""
+        payload = json.dumps([self.title, self.date, self.url, self.paragraphs], ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class ReadResult:
+    """What reading a folder gave: the articles, and the files skipped with their reasons."""
+
+    articles: list[Article]
+    skipped: list[ArticleSkipped]
+
+
+def read_articles(folder: Path) -> ReadResult:
+    """Read every article under ``folder`` (recursively, in a stable order).
+
+    Raises ``NoArticlesError`` when the folder is missing or yields no article at all.
+    """
+    if not folder.is_dir():
+        raise NoArticlesError(f"seeds folder {folder} does not exist or is not a folder")
+    articles: list[Article] = []
+    skipped: list[ArticleSkipped] = []
+    for path in sorted(iter_article_files(folder)):
+        relative = path.relative_to(folder).as_posix()
+        try:
+            articles.extend(read_file(path, relative))
+        except ArticleSkipped as skip:
+            skipped.append(skip)
+        except OSError as error:
+            skipped.append(ArticleSkipped(relative, f"cannot be read ({error.strerror or error})"))
+    if not articles:
+        raise NoArticlesError(
+            f"no article found in {folder}: add .txt, .md, .html or .jsonl files"
+            + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
+        )
+    return ReadResult(articles, skipped)
+
+
+def iter_article_files(folder: Path) -> Iterator[Path]:
+    """Yield the files under ``folder``, without following folder symlinks.
+
+    Not following folder links makes a symlink loop harmless; hidden files are left out.
+    """
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(root) / name
+
+
+def read_file(path: Path, relative: str) -> list[Article]:
+    """Read one file into its articles (one, or several for JSON Lines)."""
+    suffix = path.suffix.lower()
+    if suffix not in KNOWN_SUFFIXES:
+        raise ArticleSkipped(relative, f"unknown kind of file '{suffix or path.name}'")
+    text = _decode(path.read_bytes(), relative)
+    if suffix in JSONL_SUFFIXES:
+        return _read_jsonl(text, relative)
+    if suffix in TEXT_SUFFIXES:
+        blocks = _text_blocks(text)
+        title = blocks.pop(0) if blocks else ""
+    elif suffix in MARKDOWN_SUFFIXES:
+        title, blocks = html_blocks(markdown_to_html(text))
+    else:
+        title, blocks = html_blocks(text)
+    return [_article_from_blocks(relative, title, blocks)]
+
+
+def _decode(data: bytes, relative: str) -> str:
+    if not data.strip():
+        raise ArticleSkipped(relative, "empty file")
+    if b"\x00" in data[:_BINARY_PROBE_BYTES]:
+        raise ArticleSkipped(relative, "binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ArticleSkipped(relative, f"not UTF-8 text (byte {error.start})") from None
+
+
+def _text_blocks(text: str) -> list[str]:
+    """Split plain text on blank lines; lines inside a block are joined (hard-wrapped text)."""
+    blocks, current = [], []
+    for line in text.splitlines():
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            blocks.append(" ".join(current))
+            current = []
+    if current:
+        blocks.append(" ".join(current))
+    return blocks
+
+
+def _article_from_blocks(relative: str, title: str, blocks: list[str]) -> Article:
+    """Take the byline date off the first block when it is one, and build the article."""
+    title = " ".join(title.split())
+    date = None
+    if blocks:
+        date = find_byline_date(blocks[0])
+        if date is not None:
+            blocks = blocks[1:]
+    paragraphs = tuple(block for block in blocks if block.strip())
+    if not title:
+        raise ArticleSkipped(relative, "no title found")
+    if not paragraphs:
+        raise ArticleSkipped(relative, "no body text after the title")
+    return Article(id=relative, title=title, date=date, paragraphs=paragraphs, path=relative)
+
+
+def _read_jsonl(text: str, relative: str) -> list[Article]:
+    """One article per line: ``title``, ``text``, optional ``date`` and ``url``.
+
+    A bad line is skipped on its own; the file is skipped only when no line is usable.
+    """
+    articles, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            articles.append(_article_from_json(json.loads(line), relative, number))
+        except (json.JSONDecodeError, ValueError, TypeError) as error:
+            problems.append(f"line {number}: {error}")
+    if not articles:
+        reason = "; ".join(problems[:3]) or "no article lines"
+        raise ArticleSkipped(relative, f"no usable JSON line ({reason})")
+    return articles
+
+
+def _article_from_json(record: object, relative: str, number: int) -> Article:
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    title, body = record.get("title"), record.get("text")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("missing 'title'")
+    if not isinstance(body, str) or not body.strip():
+        raise ValueError("missing 'text'")
+    raw_date, url = record.get("date"), record.get("url")
+    date = parse_date(raw_date) if isinstance(raw_date, str) and raw_date.strip() else None
+    return Article(
+        id=f"{relative}#{number}",
+        title=" ".join(title.split()),
+        date=date,
+        paragraphs=tuple(_text_blocks(body)),
+        path=relative,
+        url=url if isinstance(url, str) and url.strip() else None,
+    )

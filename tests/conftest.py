@@ -1,0 +1,55 @@
+"""Shared fixtures: an isolated environment for every test, the real model loaded once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index.embedder import DEFAULT_MODEL, Embedder, load_embedder
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEED_ARTICLE = PROJECT_ROOT / "seeds" / "raqqa-2017-10-15.txt"
+SHARED = PROJECT_ROOT.parent / "shared"
+
+# Settings a developer may have exported must not leak into tests.
+_SETTING_NAMES = (
+    "SEEDS_DIR",
+    "INDEX_DIR",
+    "EMBEDDING_MODEL",
+    "EMBEDDING_BATCH_SIZE",
+    "FAISS_EXACT_LIMIT",
+    "PASSAGE_MAX_WORDS",
+    "SENTENCE_MAX_CHARS",
+    "LOG_LEVEL",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_BASE_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each test runs in its own folder with no Newsdesk settings and no model hub."""
+    for name in _SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real packaged all-MiniLM-L6-v2, loaded once for the whole session."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return load_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Iterator[Path]:
+    """A seeds folder holding a copy of the shipped article."""
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    shutil.copy(SEED_ARTICLE, folder / SEED_ARTICLE.name)
+    yield folder
