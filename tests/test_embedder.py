@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedder import Embedder, fingerprint_folder, load_embedder, resolve_model_location
+from index.errors import ModelLoadError
+
+
+def test_packaged_model_gives_unit_vectors(embedder: Embedder) -> None:
+    vectors = embedder.embed(["The river rose.", "Shares fell."])
+    assert vectors.shape == (2, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert embedder.embed([]).shape == (0, 384)
+    assert len(embedder.info.fingerprint) == 16
+
+
+def test_same_folder_same_fingerprint(embedder: Embedder) -> None:
+    folder = resolve_model_location(embedder.info.name)
+    assert isinstance(folder, Path)
+    assert fingerprint_folder(folder) == embedder.info.fingerprint
+
+
+def test_unloadable_model_is_one_clear_error(tmp_path: Path) -> None:
+    not_a_model = tmp_path / "empty-model"
+    not_a_model.mkdir()
+    with pytest.raises(ModelLoadError, match=r"cannot load embedding model .*EMBEDDING_MODEL"):
+        load_embedder(str(not_a_model))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ModelLoadError, match="is not a folder"):
+        load_embedder(str(tmp_path / "file"))
