@@ -1,0 +1,265 @@
+"""Build the index from a seeds folder: incremental, and atomic on disk.
+
+An article whose content hash is unchanged keeps its vectors from the live build; only added and
+changed articles are embedded. Everything is written to a staging folder that becomes live with
+one symlink swap, so an error or Ctrl-C mid-build leaves the previous index whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from index.articles import ReadResult, read_articles
+from index.dense import DEFAULT_EXACT_LIMIT, DenseIndex, DenseParams, choose_params
+from index.embedder import Embedder
+from index.errors import ArticleSkipped, NewsdeskError
+from index.lexical import LexicalIndex
+from index.manifest import (
+    FORMAT_VERSION,
+    ArticleEntry,
+    Manifest,
+    check_compatible,
+    library_versions,
+    read_manifest,
+    write_manifest,
+)
+from index.metadata import write_metadata
+from index.passages import ChunkingSettings, SplitArticle, split_article
+from index.store import (
+    BM25_FOLDER,
+    BUILDS_FOLDER,
+    CURRENT_LINK,
+    FAISS_FILE,
+    METADATA_FILE,
+    PASSAGE_SENTENCES_FILE,
+    SENTENCE_PASSAGES_FILE,
+    VECTORS_FILE,
+    current_build,
+    file_sizes,
+    verify_files,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything a build depends on besides the seeds and the model."""
+
+    chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    exact_limit: int = DEFAULT_EXACT_LIMIT
+    batch_size: int = 64
+    show_progress: bool = False
+    full: bool = False
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the person who ran it."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[ArticleSkipped] = field(default_factory=list)
+    sentences: int = 0
+    embedded: int = 0
+    passages: int = 0
+    seconds: float = 0.0
+    dense: DenseParams = field(default_factory=lambda: DenseParams("flat"))
+    full_reason: str | None = None  # why everything was re-embedded, when it was
+    folder: Path | None = None
+
+
+@dataclass
+class _Previous:
+    manifest: Manifest
+    vectors: np.ndarray
+
+
+def build_index(
+    seeds_dir: Path, index_dir: Path, embedder: Embedder, options: BuildOptions
+) -> BuildReport:
+    """Read ``seeds_dir``, embed what changed, and swap a new build in under ``index_dir``.
+
+    Raises ``NoArticlesError`` when there is nothing to index; the live index is then untouched.
+    """
+    started = time.perf_counter()
+    report = BuildReport()
+    read: ReadResult = read_articles(seeds_dir)
+    report.skipped = read.skipped
+    splits = [split_article(article, options.chunking) for article in read.articles]
+    previous = None if options.full else _load_previous(index_dir, embedder, options, report)
+    if options.full:
+        report.full_reason = "--full was asked for"
+
+    vectors = _assemble_vectors(splits, previous, embedder, options, report)
+    report.sentences = len(vectors)
+    report.passages = sum(len(split.passages) for split in splits)
+    report.dense = choose_params(len(vectors), options.exact_limit)
+
+    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    builds = index_dir / BUILDS_FOLDER
+    staging = builds / f".staging-{build_id}"
+    staging.mkdir(parents=True)
+    try:
+        _write_build(staging, splits, vectors, embedder, options, report, build_id, started)
+        final = builds / build_id
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _swap_current(index_dir, final)
+    _remove_old_builds(builds, keep=final)
+    report.folder = final
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _load_previous(
+    index_dir: Path, embedder: Embedder, options: BuildOptions, report: BuildReport
+) -> _Previous | None:
+    """The live build when its vectors can be reused, else None with the reason recorded."""
+    try:
+        folder = current_build(index_dir)
+        manifest = read_manifest(folder)
+        check_compatible(manifest, embedder.info, embedder.info.name, options.chunking)
+        verify_files(folder, manifest)
+        vectors = np.load(folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+    except NewsdeskError as error:
+        if (index_dir / CURRENT_LINK).exists():
+            report.full_reason = f"the previous index cannot be reused: {error}"
+        return None
+    return _Previous(manifest, vectors)
+
+
+def _assemble_vectors(
+    splits: list[SplitArticle],
+    previous: _Previous | None,
+    embedder: Embedder,
+    options: BuildOptions,
+    report: BuildReport,
+) -> np.ndarray:
+    """One row per sentence in build order: reused rows for unchanged articles, new ones else."""
+    old = previous.manifest.articles if previous else {}
+    reuse: dict[str, slice] = {}
+    to_embed: list[str] = []
+    for split in splits:
+        key, entry = split.article.id, old.get(split.article.id)
+        if (
+            entry is not None
+            and entry.hash == split.article.content_hash
+            and (entry.sentence_count == len(split.sentences))
+        ):
+            report.unchanged.append(key)
+            reuse[key] = slice(entry.first_sentence, entry.first_sentence + entry.sentence_count)
+            continue
+        (report.changed if entry is not None else report.added).append(key)
+        to_embed.extend(sentence.text for sentence in split.sentences)
+    current_keys = {split.article.id for split in splits}
+    report.removed = sorted(key for key in old if key not in current_keys)
+
+    fresh = embedder.embed(
+        to_embed, batch_size=options.batch_size, show_progress=options.show_progress
+    )
+    report.embedded = len(fresh)
+    total = sum(len(split.sentences) for split in splits)
+    vectors = np.empty((total, embedder.info.dimension), dtype=np.float32)
+    row = fresh_row = 0
+    for split in splits:
+        count = len(split.sentences)
+        rows = reuse.get(split.article.id)
+        if rows is not None and previous is not None:
+            vectors[row : row + count] = previous.vectors[rows]
+        else:
+            vectors[row : row + count] = fresh[fresh_row : fresh_row + count]
+            fresh_row += count
+        row += count
+    return vectors
+
+
+def _write_build(
+    folder: Path,
+    splits: list[SplitArticle],
+    vectors: np.ndarray,
+    embedder: Embedder,
+    options: BuildOptions,
+    report: BuildReport,
+    build_id: str,
+    started: float,
+) -> None:
+    np.save(folder / VECTORS_FILE, vectors)
+    sentence_passages = write_metadata(folder / METADATA_FILE, splits)
+    np.save(folder / SENTENCE_PASSAGES_FILE, np.asarray(sentence_passages, dtype=np.int32))
+    np.save(folder / PASSAGE_SENTENCES_FILE, _passage_bounds(splits))
+    DenseIndex.build(vectors, report.dense).save(folder / FAISS_FILE)
+    passages = [passage.text for split in splits for passage in split.passages]
+    bm25_folder = folder / BM25_FOLDER
+    bm25_folder.mkdir()
+    LexicalIndex.build(passages).save(bm25_folder)
+
+    articles, first = {}, 0
+    for split in splits:
+        article = split.article
+        articles[article.id] = ArticleEntry(
+            article.title,
+            article.date,
+            article.path,
+            article.content_hash,
+            first,
+            len(split.sentences),
+        )
+        first += len(split.sentences)
+    manifest = Manifest(
+        format=FORMAT_VERSION,
+        build_id=build_id,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        build_seconds=round(time.perf_counter() - started, 3),
+        model=embedder.info,
+        chunking=options.chunking,
+        dense=report.dense,
+        counts={
+            "articles": len(splits),
+            "paragraphs": sum(len(split.article.paragraphs) for split in splits),
+            "passages": len(passages),
+            "sentences": len(vectors),
+        },
+        articles=articles,
+        files=file_sizes(folder),
+        libraries=library_versions(),
+    )
+    write_manifest(folder, manifest)
+
+
+def _passage_bounds(splits: list[SplitArticle]) -> np.ndarray:
+    """(first sentence id, sentence count) of every passage, in passage id order."""
+    bounds: list[tuple[int, int]] = []
+    base = 0
+    for split in splits:
+        bounds.extend((base + p.first_sentence, p.sentence_count) for p in split.passages)
+        base += len(split.sentences)
+    return np.asarray(bounds, dtype=np.int32).reshape(-1, 2)
+
+
+def _swap_current(index_dir: Path, build: Path) -> None:
+    """Point ``current`` at ``build`` with one atomic rename of a fresh symlink."""
+    temporary = index_dir / f".{CURRENT_LINK}-{build.name}"
+    temporary.unlink(missing_ok=True)
+    os.symlink(build.relative_to(index_dir), temporary)
+    os.replace(temporary, index_dir / CURRENT_LINK)
+
+
+def _remove_old_builds(builds: Path, keep: Path) -> None:
+    """Delete superseded builds; open readers keep their files until they close them (POSIX)."""
+    for folder in builds.iterdir():
+        if folder != keep and not folder.name.startswith(".staging-"):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,131 @@
+"""``manifest.json``: what an index was built from and with, checked before it is ever used.
+
+An index built with another model, format or chunking would answer with vectors that mean
+something else; ``check_compatible`` refuses it with the rebuild command instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from index.dense import DenseParams
+from index.embedder import ModelInfo
+from index.errors import IndexCorruptError, IndexMismatchError
+from index.passages import ChunkingSettings
+
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+REBUILD_HINT = "rebuild it with: newsdesk index build --full"
+
+
+@dataclass(frozen=True)
+class ArticleEntry:
+    """One indexed article: enough to reuse its vectors and to cite it."""
+
+    title: str
+    date: str | None
+    path: str
+    hash: str
+    first_sentence: int
+    sentence_count: int
+
+
+@dataclass
+class Manifest:
+    format: int
+    build_id: str
+    built_at: str
+    build_seconds: float
+    model: ModelInfo
+    chunking: ChunkingSettings
+    dense: DenseParams
+    counts: dict[str, int]
+    articles: dict[str, ArticleEntry]
+    files: dict[str, int]
+    libraries: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        return cls(
+            format=int(data["format"]),
+            build_id=str(data["build_id"]),
+            built_at=str(data["built_at"]),
+            build_seconds=float(data["build_seconds"]),
+            model=ModelInfo(**data["model"]),
+            chunking=ChunkingSettings(**data["chunking"]),
+            dense=DenseParams(**data["dense"]),
+            counts={str(k): int(v) for k, v in data["counts"].items()},
+            articles={k: ArticleEntry(**v) for k, v in data["articles"].items()},
+            files={str(k): int(v) for k, v in data["files"].items()},
+            libraries=dict(data.get("libraries", {})),
+        )
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    (folder / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """Read and validate a build's manifest; ``IndexCorruptError`` names the file if it is bad."""
+    path = folder / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        manifest = Manifest.from_dict(data)
+    except FileNotFoundError:
+        raise IndexCorruptError(f"index manifest {path} is missing; {REBUILD_HINT}") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise IndexCorruptError(
+            f"index manifest {path} is unreadable ({type(error).__name__}: {error}); {REBUILD_HINT}"
+        ) from None
+    if manifest.format != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index in {folder} has format {manifest.format}, this Newsdesk reads "
+            f"format {FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    return manifest
+
+
+def check_compatible(
+    manifest: Manifest, model: ModelInfo | None, model_name: str, chunking: ChunkingSettings
+) -> None:
+    """Raise ``IndexMismatchError`` unless the index matches the model and chunking in use.
+
+    ``model`` may be None before the model is loaded: then only its name is compared.
+    """
+    built = manifest.model
+    if built.name != model_name:
+        raise IndexMismatchError(
+            f"index was built with model '{built.name}' but EMBEDDING_MODEL is '{model_name}'; "
+            + REBUILD_HINT
+        )
+    if model is not None and (built.fingerprint, built.dimension) != (
+        model.fingerprint,
+        model.dimension,
+    ):
+        raise IndexMismatchError(
+            f"index was built with other files of model '{built.name}' "
+            f"(fingerprint {built.fingerprint}, now {model.fingerprint}); {REBUILD_HINT}"
+        )
+    if manifest.chunking != chunking:
+        raise IndexMismatchError(
+            f"index was built with other chunking settings ({asdict(manifest.chunking)}); "
+            + REBUILD_HINT
+        )
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose output the index holds."""
+    versions = {}
+    for name in ("newsdesk", "sentence-transformers", "torch", "faiss-cpu", "bm25s", "blingfire"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "unknown"
+    return versions

@@ -1,0 +1,190 @@
+"""Sentence, passage and article records in SQLite, off the Python heap.
+
+Row ids are the ids FAISS (sentences) and BM25 (passages) return, so a hit is one primary-key
+look-up away from its text and source. The sentence-to-passage map, needed on every question,
+is a memory-mapped NumPy array beside the database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.articles import Article
+from index.errors import IndexCorruptError
+from index.passages import SplitArticle
+
+_SCHEMA = """
+CREATE TABLE articles (
+    id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, title TEXT NOT NULL, date TEXT,
+    path TEXT NOT NULL, url TEXT
+);
+CREATE TABLE passages (
+    id INTEGER PRIMARY KEY, article INTEGER NOT NULL, paragraph INTEGER NOT NULL,
+    start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
+    first_sentence INTEGER NOT NULL, sentence_count INTEGER NOT NULL
+);
+CREATE TABLE sentences (
+    id INTEGER PRIMARY KEY, article INTEGER NOT NULL, paragraph INTEGER NOT NULL,
+    passage INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An indexed article as a citation needs it."""
+
+    key: str
+    title: str
+    date: str | None
+    path: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    id: int
+    article: ArticleRecord
+    paragraph: int
+    passage: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class PassageRecord:
+    id: int
+    article: ArticleRecord
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    first_sentence: int
+    sentence_count: int
+
+
+def write_metadata(path: Path, splits: Iterable[SplitArticle]) -> list[int]:
+    """Write every record in order; returns the passage id of each sentence."""
+    sentence_passages: list[int] = []
+    connection = sqlite3.connect(path)
+    try:
+        connection.executescript(_SCHEMA)
+        sentence_id = passage_id = 0
+        for article_id, split in enumerate(splits):
+            _insert_article(connection, article_id, split.article)
+            base_sentence = sentence_id
+            for passage in split.passages:
+                connection.execute(
+                    "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        passage_id,
+                        article_id,
+                        passage.paragraph,
+                        passage.start,
+                        passage.end,
+                        passage.text,
+                        base_sentence + passage.first_sentence,
+                        passage.sentence_count,
+                    ),
+                )
+                for offset in range(passage.sentence_count):
+                    sentence = split.sentences[passage.first_sentence + offset]
+                    connection.execute(
+                        "INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            sentence_id,
+                            article_id,
+                            sentence.paragraph,
+                            passage_id,
+                            sentence.start,
+                            sentence.end,
+                            sentence.text,
+                        ),
+                    )
+                    sentence_passages.append(passage_id)
+                    sentence_id += 1
+                passage_id += 1
+        connection.commit()
+    finally:
+        connection.close()
+    return sentence_passages
+
+
+def _insert_article(connection: sqlite3.Connection, article_id: int, article: Article) -> None:
+    connection.execute(
+        "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)",
+        (article_id, article.id, article.title, article.date, article.path, article.url),
+    )
+
+
+class Metadata:
+    """Read-only access to a build's records, safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise IndexCorruptError(f"index metadata {path} is missing")
+        try:
+            self._connection = sqlite3.connect(
+                f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+            )
+            self._connection.execute("SELECT count(*) FROM sentences").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise IndexCorruptError(f"index metadata {path} is unreadable ({error})") from None
+        self._lock = threading.Lock()
+        self._articles: dict[int, ArticleRecord] = {}
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def article(self, article_id: int) -> ArticleRecord:
+        cached = self._articles.get(article_id)
+        if cached is None:
+            row = self._one(
+                "SELECT key, title, date, path, url FROM articles WHERE id = ?", article_id
+            )
+            cached = self._articles[article_id] = ArticleRecord(*row)
+        return cached
+
+    def articles(self) -> list[ArticleRecord]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT key, title, date, path, url FROM articles ORDER BY id"
+            ).fetchall()
+        return [ArticleRecord(*row) for row in rows]
+
+    def sentence(self, sentence_id: int) -> SentenceRecord:
+        row = self._one(
+            "SELECT id, article, paragraph, passage, start, end, text FROM sentences WHERE id = ?",
+            sentence_id,
+        )
+        return SentenceRecord(row[0], self.article(row[1]), *row[2:])
+
+    def sentences(self, first: int, count: int) -> list[SentenceRecord]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT id, article, paragraph, passage, start, end, text FROM sentences "
+                "WHERE id >= ? AND id < ? ORDER BY id",
+                (first, first + count),
+            ).fetchall()
+        return [SentenceRecord(row[0], self.article(row[1]), *row[2:]) for row in rows]
+
+    def passage(self, passage_id: int) -> PassageRecord:
+        row = self._one(
+            "SELECT id, article, paragraph, start, end, text, first_sentence, sentence_count "
+            "FROM passages WHERE id = ?",
+            passage_id,
+        )
+        return PassageRecord(row[0], self.article(row[1]), *row[2:])
+
+    def _one(self, query: str, key: int) -> tuple[Any, ...]:
+        with self._lock:
+            row = self._connection.execute(query, (int(key),)).fetchone()
+        if row is None:
+            raise IndexCorruptError(f"index metadata has no row {key}; it is damaged")
+        return tuple(row)

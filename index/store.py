@@ -1,0 +1,137 @@
+"""An index on disk: a folder of named files behind an atomically swapped ``current`` link.
+
+::
+
+    INDEX_DIR/current -> builds/<build id>/
+        manifest.json  sentences.faiss  vectors.npy  sentence_passages.npy
+        passage_sentences.npy  meta.sqlite  bm25/
+
+A build is written beside the live one and becomes live by replacing the ``current`` symlink,
+which is one atomic rename: readers see the old build or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.dense import DenseIndex
+from index.embedder import ModelInfo
+from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from index.lexical import LexicalIndex
+from index.manifest import REBUILD_HINT, Manifest, check_compatible, read_manifest
+from index.metadata import Metadata
+from index.passages import ChunkingSettings
+
+CURRENT_LINK = "current"
+BUILDS_FOLDER = "builds"
+FAISS_FILE = "sentences.faiss"
+VECTORS_FILE = "vectors.npy"
+SENTENCE_PASSAGES_FILE = "sentence_passages.npy"
+PASSAGE_SENTENCES_FILE = "passage_sentences.npy"
+METADATA_FILE = "meta.sqlite"
+BM25_FOLDER = "bm25"
+
+
+def current_build(index_dir: Path) -> Path:
+    """The live build folder; ``IndexMissingError`` when nothing was built yet."""
+    link = index_dir / CURRENT_LINK
+    if not link.exists():
+        raise IndexMissingError(f"no index in {index_dir} yet; build it with: newsdesk index build")
+    return link.resolve()
+
+
+def file_sizes(folder: Path) -> dict[str, int]:
+    """Size of every file of a build but the manifest, keyed by path relative to the build."""
+    return {
+        path.relative_to(folder).as_posix(): path.stat().st_size
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != "manifest.json"
+    }
+
+
+@dataclass
+class IndexStore:
+    """A loaded build: both indexes, the vectors, the id maps and the records."""
+
+    folder: Path
+    manifest: Manifest
+    dense: DenseIndex
+    lexical: LexicalIndex
+    vectors: np.ndarray  # (sentences, dimension) float32, memory-mapped
+    sentence_passages: np.ndarray  # (sentences,) passage id of each sentence
+    passage_sentences: np.ndarray  # (passages, 2) first sentence id and count
+    metadata: Metadata
+
+    @property
+    def sentence_count(self) -> int:
+        return int(self.manifest.counts["sentences"])
+
+    @property
+    def passage_count(self) -> int:
+        return int(self.manifest.counts["passages"])
+
+    def close(self) -> None:
+        self.metadata.close()
+
+
+def open_index(
+    index_dir: Path,
+    *,
+    model_name: str,
+    chunking: ChunkingSettings,
+    model: ModelInfo | None = None,
+) -> IndexStore:
+    """Load the live build after checking it matches the settings and its files are whole.
+
+    Raises ``IndexMissingError``, ``IndexMismatchError`` or ``IndexCorruptError``.
+    """
+    folder = current_build(index_dir)
+    manifest = read_manifest(folder)
+    check_compatible(manifest, model, model_name, chunking)
+    verify_files(folder, manifest)
+    counts = manifest.counts
+    vectors = _load_array(folder / VECTORS_FILE, (counts["sentences"], manifest.model.dimension))
+    sentence_passages = _load_array(folder / SENTENCE_PASSAGES_FILE, (counts["sentences"],))
+    passage_sentences = _load_array(folder / PASSAGE_SENTENCES_FILE, (counts["passages"], 2))
+    dense = DenseIndex.load(folder / FAISS_FILE, manifest.dense)
+    if dense.count != counts["sentences"]:
+        raise IndexCorruptError(
+            f"{folder / FAISS_FILE} holds {dense.count} vectors, the manifest says "
+            f"{counts['sentences']}; {REBUILD_HINT}"
+        )
+    lexical = LexicalIndex.load(folder / BM25_FOLDER, counts["passages"])
+    metadata = Metadata(folder / METADATA_FILE)
+    return IndexStore(
+        folder, manifest, dense, lexical, vectors, sentence_passages, passage_sentences, metadata
+    )
+
+
+def verify_files(folder: Path, manifest: Manifest) -> None:
+    """Every file the manifest lists is there with the size it had when written."""
+    for name, size in manifest.files.items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexCorruptError(f"index file {path} is missing; {REBUILD_HINT}")
+        actual = path.stat().st_size
+        if actual != size:
+            raise IndexCorruptError(
+                f"index file {path} has {actual} bytes, {size} were written "
+                f"(truncated or changed); {REBUILD_HINT}"
+            )
+
+
+def _load_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise IndexCorruptError(
+            f"index file {path} is unreadable ({error}); {REBUILD_HINT}"
+        ) from None
+    if array.shape != shape:
+        raise IndexMismatchError(
+            f"index file {path} has shape {array.shape}, expected {shape}; {REBUILD_HINT}"
+        )
+    return array

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.builder import BuildOptions, build_index
+from index.dense import DenseIndex, DenseParams, choose_params
+from index.embedder import Embedder
+from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from index.lexical import LexicalIndex
+from index.passages import ChunkingSettings
+from index.store import current_build, open_index
+
+
+def _open(index_dir: Path, embedder: Embedder, **chunking: int):  # type: ignore[no-untyped-def]
+    return open_index(
+        index_dir,
+        model_name=embedder.info.name,
+        chunking=ChunkingSettings(**chunking),
+        model=embedder.info,
+    )
+
+
+def test_build_then_load_and_search(seeds: Path, tmp_path: Path, embedder: Embedder) -> None:
+    index_dir = tmp_path / "index"
+    report = build_index(seeds, index_dir, embedder, BuildOptions())
+    assert (report.added, report.embedded, report.sentences) == (["raqqa-2017-10-15.txt"], 16, 16)
+    store = _open(index_dir, embedder)
+    assert store.manifest.counts == {
+        "articles": 1,
+        "paragraphs": 14,
+        "passages": 14,
+        "sentences": 16,
+    }
+    assert store.manifest.articles["raqqa-2017-10-15.txt"].date == "2017-10-15"
+    query = embedder.embed_query("Who said the final battle could take hours or days?")
+    _, ids = store.dense.search(query, 1)
+    assert "Mustafa Bali" in store.metadata.sentence(int(ids[0, 0])).text
+    scores = store.lexical.scores("Mustafa Bali spokesman")
+    best = store.metadata.passage(int(np.argmax(scores)))
+    assert best.text.startswith("Mustafa Bali") and best.article.date == "2017-10-15"
+
+
+def test_incremental_builds_embed_only_what_changed(
+    seeds: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    (seeds / "other.txt").write_text("Harbour news\n\nThe harbour opened. Ships arrived.\n")
+    first = build_index(seeds, index_dir, embedder, BuildOptions())
+    assert first.embedded == 18
+
+    again = build_index(seeds, index_dir, embedder, BuildOptions())
+    assert (again.embedded, len(again.unchanged), again.added, again.changed) == (0, 2, [], [])
+
+    (seeds / "other.txt").write_text("Harbour news\n\nThe harbour closed. Ships left. Gulls.\n")
+    touched = build_index(seeds, index_dir, embedder, BuildOptions())
+    assert (touched.changed, touched.embedded) == (["other.txt"], 3)
+    store = _open(index_dir, embedder)
+    # Reused vectors are exactly the ones a fresh encoding gives.
+    fresh = embedder.embed([store.metadata.sentence(0).text])
+    assert np.allclose(store.vectors[0], fresh[0], atol=1e-5)
+    store.close()
+
+    (seeds / "other.txt").unlink()
+    removed = build_index(seeds, index_dir, embedder, BuildOptions())
+    assert (removed.removed, removed.embedded, removed.sentences) == (["other.txt"], 0, 16)
+
+    full = build_index(seeds, index_dir, embedder, BuildOptions(full=True))
+    assert full.embedded == 16
+    # Only the live build is kept.
+    assert len(list((index_dir / "builds").iterdir())) == 1
+
+
+def test_interrupted_build_leaves_previous_index(
+    seeds: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index_dir = tmp_path / "index"
+    build_index(seeds, index_dir, embedder, BuildOptions())
+    before = current_build(index_dir)
+    (seeds / "other.txt").write_text("Harbour news\n\nThe harbour opened.\n")
+
+    def interrupt(texts: list[str]) -> LexicalIndex:
+        raise KeyboardInterrupt  # Ctrl-C after vectors, metadata and FAISS were written
+
+    monkeypatch.setattr(LexicalIndex, "build", classmethod(lambda cls, texts: interrupt(texts)))
+    with pytest.raises(KeyboardInterrupt):
+        build_index(seeds, index_dir, embedder, BuildOptions())
+    assert current_build(index_dir) == before
+    assert [p.name for p in (index_dir / "builds").iterdir()] == [before.name]
+    store = _open(index_dir, embedder)
+    assert list(store.manifest.articles) == ["raqqa-2017-10-15.txt"]
+
+
+def test_mismatched_or_damaged_index_is_refused(
+    seeds: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    with pytest.raises(IndexMissingError, match="newsdesk index build"):
+        _open(index_dir, embedder)
+    build_index(seeds, index_dir, embedder, BuildOptions())
+    with pytest.raises(IndexMismatchError, match="other chunking"):
+        _open(index_dir, embedder, passage_max_words=99)
+    with pytest.raises(IndexMismatchError, match="EMBEDDING_MODEL"):
+        open_index(index_dir, model_name="other-model", chunking=ChunkingSettings())
+
+    folder = current_build(index_dir)
+    manifest_path = folder / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["model"]["fingerprint"] = "0000"
+    manifest_path.write_text(json.dumps(data))
+    with pytest.raises(IndexMismatchError, match="fingerprint"):
+        _open(index_dir, embedder)
+    data["format"] = 999
+    manifest_path.write_text(json.dumps(data))
+    with pytest.raises(IndexMismatchError, match="format 999"):
+        _open(index_dir, embedder)
+    manifest_path.write_text("{not json")
+    with pytest.raises(IndexCorruptError, match=r"manifest\.json is unreadable"):
+        _open(index_dir, embedder)
+
+    build_index(seeds, index_dir, embedder, BuildOptions())
+    faiss_file = current_build(index_dir) / "sentences.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    with pytest.raises(IndexCorruptError, match=r"sentences\.faiss has 100 bytes"):
+        _open(index_dir, embedder)
+    # The next build notices the damage and re-embeds instead of reusing it.
+    report = build_index(seeds, index_dir, embedder, BuildOptions())
+    assert report.embedded == 16 and "cannot be reused" in (report.full_reason or "")
+
+
+def test_ivf_above_the_exact_limit(seeds: Path, tmp_path: Path, embedder: Embedder) -> None:
+    assert choose_params(50, exact_limit=100).kind == "flat"
+    params = choose_params(5000, exact_limit=100)
+    assert params.kind == "ivf" and params.nlist >= 16 and params.nprobe >= 8
+
+    index_dir = tmp_path / "index"
+    report = build_index(seeds, index_dir, embedder, BuildOptions(exact_limit=5))
+    assert report.dense.kind == "ivf"
+    store = _open(index_dir, embedder)
+    assert store.manifest.dense.kind == "ivf"
+    _, ids = store.dense.search(embedder.embed_query("How many civilians left?"), 3)
+    assert ids.size and (ids >= 0).all()
+
+
+def test_minus_one_ids_are_never_returned() -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(2000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    # 50 lists and one probe: a list holds ~40 vectors, so asking for 500 pads with -1.
+    dense = DenseIndex.build(vectors, DenseParams("ivf", nlist=50, nprobe=1, trained_on=2000))
+    _, raw_ids = dense.index.search(vectors[:3], 500)
+    assert (raw_ids == -1).any()
+    scores, ids = dense.search(vectors[:3], 500)
+    assert ids.shape[1] > 0 and (ids >= 0).all() and scores.shape == ids.shape
