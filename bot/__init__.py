@@ -1,0 +1,1 @@
+"""Newsdesk's front ends: the command line, the console and the Telegram bot."""

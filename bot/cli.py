@@ -1,0 +1,112 @@
+"""The ``newsdesk`` command line: one group, subcommands per job.
+
+Library errors (``NewsdeskError``) and bad settings become one line on stderr and a non-zero
+exit code here, at the edge; nothing below prints to the user.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from pydantic import ValidationError
+
+from bot.bench.squad_data import DEFAULT_SQUAD
+from bot.config import Settings
+from bot.reports import describe_build, describe_manifest
+from bot.runtime import build_from_settings, configure_logging
+from index.errors import NewsdeskError
+from index.manifest import read_manifest
+from index.store import current_build
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class NewsdeskGroup(click.Group):
+    """A click group that turns known errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NewsdeskError as error:
+            fail(str(error), EXIT_ERROR)
+        except ValidationError as error:
+            fail(settings_problem(error), EXIT_USAGE)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"newsdesk: {message}", err=True)
+    sys.exit(code)
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line naming each bad setting as its environment variable."""
+    parts = []
+    for problem in error.errors():
+        name = ".".join(str(part) for part in problem["loc"]).upper()
+        parts.append(f"{name}: {problem['msg']}")
+    return "bad setting " + "; ".join(parts)
+
+
+def load_settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@click.group(cls=NewsdeskGroup)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Newsdesk: ask questions about a folder of news articles."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    ctx.obj = settings
+
+
+@cli.group("index")
+def index_group() -> None:
+    """Build and describe the index of the seeds folder."""
+
+
+@index_group.command("build")
+@click.option("--full", is_flag=True, help="Re-embed every article, even unchanged ones.")
+@click.pass_context
+def index_build(ctx: click.Context, full: bool) -> None:
+    """Build (or update) the index from SEEDS_DIR into INDEX_DIR."""
+    settings = load_settings(ctx)
+    report = build_from_settings(settings, full=full, show_progress=sys.stderr.isatty())
+    for skipped in report.skipped:
+        click.echo(f"warning: {skipped}", err=True)
+    click.echo(describe_build(report))
+
+
+@index_group.command("info")
+@click.pass_context
+def index_info(ctx: click.Context) -> None:
+    """Describe the live index: articles, sizes, model and how it was built."""
+    settings = load_settings(ctx)
+    folder = current_build(settings.index_dir)
+    click.echo(describe_manifest(read_manifest(folder), folder))
+
+
+@cli.group("bench")
+def bench_group() -> None:
+    """Benchmarks that print their figures (not tests)."""
+
+
+@bench_group.command("build")
+@click.argument("squad", type=click.Path(path_type=Path), default=str(DEFAULT_SQUAD))
+@click.pass_context
+def bench_build(ctx: click.Context, squad: Path) -> None:
+    """Index build speed on a SQuAD-format file against a bare model.encode."""
+    from bot.bench.build import format_build_bench, run_build_bench
+
+    click.echo(format_build_bench(run_build_bench(load_settings(ctx), squad)))
+
+
+def main() -> None:
+    cli(prog_name="newsdesk")

@@ -1,0 +1,65 @@
+"""Index builds and manifests described in words for a person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.builder import BuildReport
+from index.dense import DenseParams
+from index.manifest import Manifest
+
+
+def describe_dense(params: DenseParams) -> str:
+    if params.kind == "flat":
+        return "exact inner-product search (FAISS IndexFlatIP)"
+    return (
+        f"approximate search (FAISS IVF, {params.nlist} lists, {params.nprobe} probed, "
+        f"trained on {params.trained_on} vectors)"
+    )
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def describe_build(report: BuildReport) -> str:
+    lines = [
+        f"Built the index in {report.seconds:.1f} s: {len(report.added)} added, "
+        f"{len(report.changed)} changed, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged.",
+        f"{plural(report.sentences, 'sentence')} ({report.embedded} embedded), "
+        f"{plural(report.passages, 'passage')}; {describe_dense(report.dense)}.",
+    ]
+    if report.full_reason:
+        lines.append(f"Everything was re-embedded: {report.full_reason}.")
+    if report.skipped:
+        lines.append(f"{plural(len(report.skipped), 'file')} skipped (see the warnings above).")
+    if report.folder is not None:
+        lines.append(f"Written to {report.folder}")
+    return "\n".join(lines)
+
+
+def describe_manifest(manifest: Manifest, folder: Path) -> str:
+    counts = manifest.counts
+    model = manifest.model
+    chunking = manifest.chunking
+    lines = [
+        f"Index in {folder}",
+        f"  built {manifest.built_at} in {manifest.build_seconds:.1f} s "
+        f"(build {manifest.build_id}, format {manifest.format})",
+        f"  {plural(counts['articles'], 'article')}, {plural(counts['paragraphs'], 'paragraph')}, "
+        f"{plural(counts['passages'], 'passage')}, {plural(counts['sentences'], 'sentence')}",
+        f"  model {model.name}: {model.dimension} dimensions, up to {model.max_tokens} tokens, "
+        f"fingerprint {model.fingerprint}",
+        f"  dense side: {describe_dense(manifest.dense)}; lexical side: BM25 (bm25s, stemmed)",
+        f"  chunking: sentences by {chunking.splitter} (at most {chunking.sentence_max_chars} "
+        f"characters), passages of at most {chunking.passage_max_words} words",
+        "  libraries: " + ", ".join(f"{k} {v}" for k, v in manifest.libraries.items()),
+        "  articles:",
+    ]
+    for key, entry in manifest.articles.items():
+        date = entry.date or "undated"
+        lines.append(
+            f"    - {entry.title} ({date}), {key}: {plural(entry.sentence_count, 'sentence')}"
+        )
+    return "\n".join(lines)
