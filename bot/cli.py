@@ -14,7 +14,7 @@ import click
 from pydantic import ValidationError
 
 from bot.bench.squad_data import DEFAULT_SQUAD
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.reports import describe_build, describe_manifest
 from bot.runtime import build_from_settings, configure_logging
 from index.errors import NewsdeskError
@@ -35,6 +35,8 @@ class NewsdeskGroup(click.Group):
             fail(str(error), EXIT_ERROR)
         except ValidationError as error:
             fail(settings_problem(error), EXIT_USAGE)
+        except SettingsError as error:
+            fail(str(error), EXIT_USAGE)
         except KeyboardInterrupt:
             fail("interrupted", 130)
 
@@ -91,6 +93,15 @@ def index_info(ctx: click.Context) -> None:
     settings = load_settings(ctx)
     folder = current_build(settings.index_dir)
     click.echo(describe_manifest(read_manifest(folder), folder))
+
+
+@cli.command("telegram")
+@click.pass_context
+def telegram(ctx: click.Context) -> None:
+    """Run the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set)."""
+    from bot.telegram.app import run_bot
+
+    run_bot(load_settings(ctx))
 
 
 @cli.group("bench")

@@ -6,14 +6,32 @@ Everything below ``bot`` receives plain values from here; ``index`` never reads 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.builder import BuildOptions
 from index.dense import DEFAULT_EXACT_LIMIT
 from index.embedder import DEFAULT_MODEL
 from index.passages import ChunkingSettings
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed for the command asked for (exit code 2)."""
+
+
+def _split_ids(value: object) -> object:
+    """``"1, 2 3"`` -> ``{1, 2, 3}``: ids are written as a plain list, not JSON."""
+    if isinstance(value, str):
+        return {int(part) for part in value.replace(",", " ").split()}
+    if isinstance(value, int):
+        return {value}
+    return value
+
+
+# Telegram user or chat ids, from a comma- or space-separated list.
+IdSet = Annotated[frozenset[int], NoDecode, BeforeValidator(_split_ids)]
 
 
 class Settings(BaseSettings):
@@ -34,8 +52,18 @@ class Settings(BaseSettings):
     sentence_max_chars: int = Field(1000, ge=100, le=100_000)
     log_level: str = Field("WARNING", pattern="(?i)^(debug|info|warning|error|critical)$")
 
-    telegram_bot_token: SecretStr | None = None
-    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_bot_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
+    telegram_base_url: str = Field(
+        "https://api.telegram.org/bot", description="Bot API base URL (a local Bot API server)."
+    )
+    allowed_user_ids: IdSet = Field(default_factory=frozenset, description="Empty: anyone.")
+    allowed_chat_ids: IdSet = Field(default_factory=frozenset, description="Empty: any chat.")
+    admin_user_ids: IdSet = Field(default_factory=frozenset, description="/stats, /reindex.")
+    rate_limit_per_minute: int = Field(20, ge=1, description="Questions per user per minute.")
+    webhook_url: str | None = Field(None, description="Set to run a webhook instead of polling.")
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
 
     @property
     def chunking(self) -> ChunkingSettings:

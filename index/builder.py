@@ -202,7 +202,10 @@ def _write_build(
     np.save(folder / SENTENCE_PASSAGES_FILE, np.asarray(sentence_passages, dtype=np.int32))
     np.save(folder / PASSAGE_SENTENCES_FILE, _passage_bounds(splits))
     DenseIndex.build(vectors, report.dense).save(folder / FAISS_FILE)
-    passages = [passage.text for split in splits for passage in split.passages]
+    # The title goes into each passage's BM25 text: questions name the story as well as the fact.
+    passages = [
+        f"{split.article.title}. {passage.text}" for split in splits for passage in split.passages
+    ]
     bm25_folder = folder / BM25_FOLDER
     bm25_folder.mkdir()
     LexicalIndex.build(passages).save(bm25_folder)

@@ -6,6 +6,7 @@ Stemming lets "surrender" find "surrendered"; on SQuAD it is what moved BM25 the
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import bm25s
@@ -15,6 +16,11 @@ import Stemmer
 from index.errors import IndexCorruptError
 
 _LANGUAGE = "english"
+# Tuned on SQuAD dev articles 0-23: a low k1 saturates term frequency early, which suits
+# questions that repeat a passage's rare words once (MRR@10 0.8858 at 0.9 → 0.8916 at 0.6).
+BM25_K1 = 0.6
+BM25_B = 0.75
+_per_thread = threading.local()
 
 
 class LexicalIndex:
@@ -23,27 +29,40 @@ class LexicalIndex:
     def __init__(self, retriever: bm25s.BM25, count: int) -> None:
         self.retriever = retriever
         self.count = count
-        self._stemmer = Stemmer.Stemmer(_LANGUAGE)
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
-        retriever = bm25s.BM25()
-        tokens = _tokenize(texts, Stemmer.Stemmer(_LANGUAGE))
+        """Index ``texts`` (document ``i`` is ``texts[i]``)."""
+        retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+        tokens = _tokenize(texts, _shared_stemmer())
         # bm25s refuses a corpus whose every token is a stop word; an empty token keeps it valid.
         retriever.index([doc or [""] for doc in tokens], show_progress=False)
         return cls(retriever, len(texts))
 
-    def tokens(self, text: str) -> list[str]:
-        """The stemmed, stop-word-free terms of ``text`` that the index knows."""
-        vocabulary = self.retriever.vocab_dict
-        return [token for token in _tokenize([text], self._stemmer)[0] if token in vocabulary]
+    def all_terms(self, text: str) -> list[str]:
+        """The stemmed, stop-word-free terms of ``text``, known to the index or not."""
+        return terms_of(text)
+
+    def scores_for_terms(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every passage for already stemmed ``terms`` (zeros when none known)."""
+        known = [term for term in terms if term in self.retriever.vocab_dict]
+        if not known or self.count == 0:
+            return np.zeros(self.count, dtype=np.float32)
+        return np.asarray(self.retriever.get_scores(known), dtype=np.float32)
 
     def scores(self, text: str) -> np.ndarray:
-        """BM25 score of every passage for ``text`` (zeros when no term is known)."""
-        terms = self.tokens(text)
-        if not terms or self.count == 0:
-            return np.zeros(self.count, dtype=np.float32)
-        return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
+        """BM25 score of every passage for ``text``."""
+        return self.scores_for_terms(self.all_terms(text))
+
+    def document_frequencies(self) -> dict[str, int]:
+        """In how many passages each term occurs (from the index's column pointers)."""
+        pointers = np.asarray(self.retriever.scores["indptr"])
+        counts = np.diff(pointers)
+        return {
+            term: int(counts[column])
+            for term, column in self.retriever.vocab_dict.items()
+            if column < len(counts)
+        }
 
     def save(self, folder: Path) -> None:
         self.retriever.save(str(folder), show_progress=False)
@@ -57,6 +76,19 @@ class LexicalIndex:
         except (OSError, ValueError) as error:
             raise IndexCorruptError(f"BM25 files in {folder} are unreadable ({error})") from None
         return cls(retriever, count)
+
+
+def terms_of(text: str) -> list[str]:
+    """The stemmed, stop-word-free terms of ``text``, as the index sees words."""
+    return _tokenize([text], _shared_stemmer())[0]
+
+
+def _shared_stemmer() -> Stemmer.Stemmer:
+    """One stemmer per thread: PyStemmer objects must not be shared between threads."""
+    stemmer: Stemmer.Stemmer | None = getattr(_per_thread, "stemmer", None)
+    if stemmer is None:
+        stemmer = _per_thread.stemmer = Stemmer.Stemmer(_LANGUAGE)
+    return stemmer
 
 
 def _tokenize(texts: list[str], stemmer: Stemmer.Stemmer) -> list[list[str]]:

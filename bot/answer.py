@@ -1,0 +1,195 @@
+"""From a question and its ranked hits to one ``Answer``: the core every front end renders.
+
+A pure function of the search result: no model, no I/O, no Telegram. The answer sentence is
+chosen across the top passages, the short answer is marked inside it, and a confidence decides
+between answering and an honest "not in these articles" (still showing the closest passage).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.spans import question_type, short_answer
+from index.lexical import terms_of
+from index.metadata import ArticleRecord, PassageRecord
+from index.search import Hit, ScoredSentence, SearchResult
+
+NOT_FOUND = "I couldn't find that in the articles."
+
+
+@dataclass(frozen=True)
+class SentenceChoice:
+    """How sentences from the top passages compete to be the answer (tuned on SQuAD 0-23)."""
+
+    passages: int = 3
+    passage_weight: float = 0.5  # weight of (passage score - best passage score)
+    coverage_weight: float = 0.25  # weight of the question's idf-weighted words in the sentence
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic model of P(the articles answer the question), fitted on SQuAD dev 0-23.
+
+    Features: best sentence similarity, the top passage's fused score, and the idf-weighted
+    share of the question's words found in the top passage. ``threshold`` is the probability
+    below which Newsdesk declines.
+    """
+
+    bias: float = -9.0
+    similarity: float = 6.0
+    fused: float = 2.0
+    coverage: float = 6.0
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    date: str | None
+    paragraph: int  # 1-based, as a reader counts
+    path: str
+    url: str | None = None
+
+    def line(self) -> str:
+        """ "Title, 2017-10-15, paragraph 5" for a reader."""
+        parts = [self.title]
+        if self.date:
+            parts.append(self.date)
+        parts.append(f"paragraph {self.paragraph}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A marked span of the answer sentence (the short answer, or the matching words)."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class MoreHit:
+    sentence: str
+    context: str
+    source: Source
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What any front end shows: the sentence first, its marks, then where it comes from."""
+
+    question: str
+    found: bool
+    sentence: str
+    short_answer: str | None
+    marks: tuple[Mark, ...]
+    context: str
+    source: Source | None
+    confidence: float
+    question_type: str
+    more: tuple[MoreHit, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_answer(
+    result: SearchResult,
+    choice: SentenceChoice | None = None,
+    calibration: Calibration | None = None,
+) -> Answer:
+    """Pick the answer sentence and its short answer, and decide whether to answer at all."""
+    choice = choice or SentenceChoice()
+    calibration = calibration or Calibration()
+    kind = question_type(result.question)
+    if not result.hits:
+        return Answer(result.question, False, "", None, (), "", None, 0.0, kind.value)
+    hit, sentence = choose_sentence(result, choice)
+    confidence = answer_confidence(result, calibration)
+    found = confidence >= calibration.threshold
+    span = short_answer(result.question, sentence.record.text) if found else None
+    marks = (Mark(span.start, span.end),) if span else _word_marks(result, sentence.record.text)
+    more = tuple(
+        MoreHit(
+            other.best.record.text,
+            other.passage.text,
+            source_of(other.passage),
+            round(other.score, 4),
+        )
+        for other in result.hits
+        if other is not hit
+    )[:3]
+    return Answer(
+        question=result.question,
+        found=found,
+        sentence=sentence.record.text,
+        short_answer=span.text if span else None,
+        marks=marks,
+        context=hit.passage.text,
+        source=source_of(hit.passage),
+        confidence=round(confidence, 4),
+        question_type=kind.value,
+        more=more,
+    )
+
+
+def choose_sentence(result: SearchResult, choice: SentenceChoice) -> tuple[Hit, ScoredSentence]:
+    """The best answer sentence across the top passages, not only the first passage's best."""
+    top_score = result.hits[0].score
+    best: tuple[float, Hit, ScoredSentence] | None = None
+    for hit in result.hits[: choice.passages]:
+        for sentence in hit.sentences:
+            score = (
+                sentence.similarity
+                + choice.passage_weight * (hit.score - top_score)
+                + choice.coverage_weight * coverage(result, sentence.record.text)
+            )
+            if best is None or score > best[0]:
+                best = (score, hit, sentence)
+    assert best is not None  # hits are never empty here, nor a hit's sentences
+    return best[1], best[2]
+
+
+def coverage(result: SearchResult, text: str) -> float:
+    """The idf-weighted share of the question's words that ``text`` contains (0..1).
+
+    Words the index has never seen count against, at the weight of the rarest known word.
+    """
+    weights = result.term_weights
+    unknown_weight = max(weights.values(), default=1.0)
+    total = sum(weights.values()) + result.unknown_terms * unknown_weight
+    if total <= 0:
+        return 0.0
+    present = set(terms_of(text))
+    return sum(w for term, w in weights.items() if term in present) / total
+
+
+def answer_confidence(result: SearchResult, calibration: Calibration) -> float:
+    top = result.hits[0]
+    passage_text = f"{top.passage.article.title}. {top.passage.text}"
+    z = (
+        calibration.bias
+        + calibration.similarity * top.best_similarity
+        + calibration.fused * top.score
+        + calibration.coverage * coverage(result, passage_text)
+    )
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def source_of(passage: PassageRecord) -> Source:
+    article: ArticleRecord = passage.article
+    return Source(article.title, article.date, passage.paragraph + 1, article.path, article.url)
+
+
+def _word_marks(result: SearchResult, sentence: str) -> tuple[Mark, ...]:
+    """With no short answer, mark the sentence's words that the question asked about."""
+    wanted = set(result.terms)
+    marks = []
+    for match in re.finditer(r"\w[\w'’-]*", sentence):
+        if set(terms_of(match.group())) & wanted:
+            marks.append(Mark(match.start(), match.end()))
+    return tuple(marks)

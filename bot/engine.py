@@ -1,0 +1,123 @@
+"""The answering engine the front ends share: the model, the live index, and ``ask``.
+
+Loaded once per process. ``ask`` is safe to call from several threads at once; ``reindex``
+builds a new index and swaps it in while questions keep being answered from the old one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.answer import Answer, build_answer
+from bot.config import Settings
+from bot.runtime import build_from_settings, embedder_from_settings
+from index.builder import BuildReport
+from index.embedder import Embedder
+from index.errors import IndexMissingError
+from index.manifest import check_compatible, read_manifest
+from index.metadata import ArticleRecord
+from index.search import Searcher
+from index.store import IndexStore, current_build, open_index
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    articles: int
+    sentences: int
+    passages: int
+    model: str
+    build_id: str
+    questions: int
+    uptime_seconds: float
+
+
+class Engine:
+    """One model and one live index behind ``ask``."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: IndexStore) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._searcher = Searcher(store, embedder)
+        self._build_lock = threading.Lock()
+        self._started = time.monotonic()
+        self._questions = 0
+
+    @classmethod
+    def load(
+        cls,
+        settings: Settings,
+        *,
+        build_missing: bool = False,
+        on_build: Callable[[str], None] | None = None,
+    ) -> Engine:
+        """Load the model and the index; with ``build_missing``, build the index first if absent.
+
+        The manifest's model name is checked before the (slow) model load, so a mismatch fails
+        fast; the model's fingerprint is checked after it.
+        """
+        try:
+            check_compatible(
+                read_manifest(current_build(settings.index_dir)),
+                None,
+                settings.embedding_model,
+                settings.chunking,
+            )
+            missing = False
+        except IndexMissingError:
+            if not build_missing:
+                raise
+            missing = True
+        embedder = embedder_from_settings(settings)
+        if missing:
+            if on_build is not None:
+                on_build(
+                    f"No index in {settings.index_dir} yet: building it from "
+                    f"{settings.seeds_dir} first."
+                )
+            build_from_settings(settings, embedder=embedder)
+        return cls(settings, embedder, _open(settings, embedder))
+
+    @property
+    def store(self) -> IndexStore:
+        return self._searcher.store
+
+    def ask(self, question: str, k: int = 10) -> Answer:
+        """Answer one question (blocking: run it in a thread from async code)."""
+        searcher = self._searcher  # one consistent index for the whole question
+        answer = build_answer(searcher.search(question, k))
+        self._questions += 1
+        return answer
+
+    def articles(self) -> list[ArticleRecord]:
+        return self.store.metadata.articles()
+
+    def reindex(self, *, full: bool = False) -> BuildReport:
+        """Rebuild from the seeds and swap the new index in; questions go on meanwhile."""
+        with self._build_lock:
+            report = build_from_settings(self.settings, full=full, embedder=self.embedder)
+            self._searcher = Searcher(_open(self.settings, self.embedder), self.embedder)
+        return report
+
+    def stats(self) -> EngineStats:
+        manifest = self.store.manifest
+        return EngineStats(
+            articles=manifest.counts["articles"],
+            sentences=manifest.counts["sentences"],
+            passages=manifest.counts["passages"],
+            model=manifest.model.name,
+            build_id=manifest.build_id,
+            questions=self._questions,
+            uptime_seconds=time.monotonic() - self._started,
+        )
+
+
+def _open(settings: Settings, embedder: Embedder) -> IndexStore:
+    return open_index(
+        settings.index_dir,
+        model_name=settings.embedding_model,
+        chunking=settings.chunking,
+        model=embedder.info,
+    )
