@@ -12,12 +12,19 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.spans import question_type, short_answer
+from bot.spans import QuestionType, question_type, short_answer
 from index.lexical import terms_of
 from index.metadata import ArticleRecord, PassageRecord
 from index.search import Hit, ScoredSentence, SearchResult
 
 NOT_FOUND = "I couldn't find that in the articles."
+# Words that say what kind of answer is wanted, not what it is about.
+_FRAMING_TERMS = frozenset(
+    terms_of(
+        "how many much long who whom whose what when where which why did does do say says said "
+        "tell told happen happened"
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -25,24 +32,26 @@ class SentenceChoice:
     """How sentences from the top passages compete to be the answer (tuned on SQuAD 0-23)."""
 
     passages: int = 3
-    passage_weight: float = 0.5  # weight of (passage score - best passage score)
-    coverage_weight: float = 0.25  # weight of the question's idf-weighted words in the sentence
+    passage_weight: float = 1.5  # weight of (passage score - best passage score)
+    coverage_weight: float = 1.5  # weight of the question's idf-weighted words in the sentence
+    typed_bonus: float = 0.15  # the sentence holds the kind of answer asked for (a number...)
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic model of P(the articles answer the question), fitted on SQuAD dev 0-23.
+    """Logistic model of P(the articles answer the question).
 
-    Features: best sentence similarity, the top passage's fused score, and the idf-weighted
-    share of the question's words found in the top passage. ``threshold`` is the probability
-    below which Newsdesk declines.
+    Features: the best sentence's cosine similarity to the question, and the idf-weighted share
+    of the question's words found in the top passage (words the index never saw count as
+    missing). Fitted on SQuAD dev with articles 0-11 indexed, their questions as answerable and
+    the questions of articles 12-23 as not; the threshold answers 97% of the answerable ones
+    there while declining 94% of the others. The SQuAD benchmark reports it on unseen articles.
     """
 
-    bias: float = -9.0
-    similarity: float = 6.0
-    fused: float = 2.0
-    coverage: float = 6.0
-    threshold: float = 0.5
+    bias: float = -12.298
+    similarity: float = 17.209
+    coverage: float = 9.211
+    threshold: float = 0.44
 
 
 @dataclass(frozen=True)
@@ -140,14 +149,18 @@ def build_answer(
 def choose_sentence(result: SearchResult, choice: SentenceChoice) -> tuple[Hit, ScoredSentence]:
     """The best answer sentence across the top passages, not only the first passage's best."""
     top_score = result.hits[0].score
+    typed = question_type(result.question) is not QuestionType.OTHER
     best: tuple[float, Hit, ScoredSentence] | None = None
     for hit in result.hits[: choice.passages]:
         for sentence in hit.sentences:
+            text = sentence.record.text
             score = (
                 sentence.similarity
                 + choice.passage_weight * (hit.score - top_score)
-                + choice.coverage_weight * coverage(result, sentence.record.text)
+                + choice.coverage_weight * coverage(result, text)
             )
+            if typed and short_answer(result.question, text) is not None:
+                score += choice.typed_bonus
             if best is None or score > best[0]:
                 best = (score, hit, sentence)
     assert best is not None  # hits are never empty here, nor a hit's sentences
@@ -157,11 +170,13 @@ def choose_sentence(result: SearchResult, choice: SentenceChoice) -> tuple[Hit, 
 def coverage(result: SearchResult, text: str) -> float:
     """The idf-weighted share of the question's words that ``text`` contains (0..1).
 
-    Words the index has never seen count against, at the weight of the rarest known word.
+    The words that only frame a question ("how many", "who", "say") do not count; words the
+    index has never seen count against, at the weight of the rarest known word.
     """
-    weights = result.term_weights
+    weights = {t: w for t, w in result.term_weights.items() if t not in _FRAMING_TERMS}
+    unknown = sum(1 for t in result.unknown_terms if t not in _FRAMING_TERMS)
     unknown_weight = max(weights.values(), default=1.0)
-    total = sum(weights.values()) + result.unknown_terms * unknown_weight
+    total = sum(weights.values()) + unknown * unknown_weight
     if total <= 0:
         return 0.0
     present = set(terms_of(text))
@@ -174,7 +189,6 @@ def answer_confidence(result: SearchResult, calibration: Calibration) -> float:
     z = (
         calibration.bias
         + calibration.similarity * top.best_similarity
-        + calibration.fused * top.score
         + calibration.coverage * coverage(result, passage_text)
     )
     return 1.0 / (1.0 + math.exp(-z))

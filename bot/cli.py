@@ -6,17 +6,20 @@ exit code here, at the edge; nothing below prints to the user.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import click
 from pydantic import ValidationError
 
-from bot.bench.squad_data import DEFAULT_SQUAD
+from bot.bench.squad_data import DEFAULT_SQUAD, parse_slice
 from bot.config import Settings, SettingsError
+from bot.engine import Engine
 from bot.reports import describe_build, describe_manifest
 from bot.runtime import build_from_settings, configure_logging
+from bot.text_render import render_answer
 from index.errors import NewsdeskError
 from index.manifest import read_manifest
 from index.store import current_build
@@ -95,6 +98,51 @@ def index_info(ctx: click.Context) -> None:
     click.echo(describe_manifest(read_manifest(folder), folder))
 
 
+@cli.command("ask")
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option(
+    "--file",
+    "questions_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Answer one question per line (use - for stdin); prints one JSON object per line.",
+)
+@click.pass_context
+def ask(
+    ctx: click.Context, question: str | None, as_json: bool, questions_file: TextIO | None
+) -> None:
+    """Answer QUESTION once from the index (building it from the seeds if there is none)."""
+    if (question is None) == (questions_file is None):
+        raise click.UsageError("give either a QUESTION or --file FILE")
+    engine = Engine.load(load_settings(ctx), build_missing=True, on_build=_say)
+    if questions_file is not None:
+        for line in questions_file:
+            if line.strip():
+                click.echo(json.dumps(engine.ask(line.strip()).to_dict(), ensure_ascii=False))
+        return
+    assert question is not None
+    if not question.strip():
+        raise click.UsageError("the question is empty")
+    answer = engine.ask(question)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_answer(answer, colour=sys.stdout.isatty()))
+
+
+@cli.command("console")
+@click.pass_context
+def console(ctx: click.Context) -> None:
+    """Ask questions one after another (:more, :context, :sources, :quit)."""
+    from bot.console import run_console
+
+    run_console(Engine.load(load_settings(ctx), build_missing=True, on_build=_say))
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
 @cli.command("telegram")
 @click.pass_context
 def telegram(ctx: click.Context) -> None:
@@ -107,6 +155,36 @@ def telegram(ctx: click.Context) -> None:
 @cli.group("bench")
 def bench_group() -> None:
     """Benchmarks that print their figures (not tests)."""
+
+
+@bench_group.command("squad")
+@click.argument("squad", type=click.Path(path_type=Path), default=str(DEFAULT_SQUAD))
+@click.option("--articles", default=":", show_default=True, help="START:STOP of the articles.")
+@click.option("--out-of-corpus", is_flag=True, help="Also ask the other articles' questions.")
+@click.option("--fresh", is_flag=True, help="Rebuild the benchmark index from scratch.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@click.pass_context
+def bench_squad(
+    ctx: click.Context,
+    squad: Path,
+    articles: str,
+    out_of_corpus: bool,
+    fresh: bool,
+    as_json: bool,
+) -> None:
+    """Retrieval, answers, abstention and latency on a SQuAD-format file."""
+    from bot.bench.squad import format_squad_bench, run_squad_bench
+
+    figures = run_squad_bench(
+        load_settings(ctx),
+        squad,
+        parse_slice(articles),
+        out_of_corpus=out_of_corpus,
+        fresh=fresh,
+    )
+    click.echo(json.dumps(figures) if as_json else format_squad_bench(figures))
+    if not as_json:
+        click.echo(json.dumps(figures))
 
 
 @bench_group.command("build")

@@ -34,8 +34,9 @@ _TYPE_PATTERNS: list[tuple[QuestionType, re.Pattern[str]]] = [
     (
         QuestionType.DATE,
         re.compile(
-            r"^(when\b|what (year|date|day|month|time|century|decade)\b|in what (year|month|century)"
-            r"|which (year|date|day|month|century)\b|since when\b|by when\b)"
+            r"^(when\b|what (year|date|day|month|time|century|decade)\b"
+            r"|in what (year|month|century)|which (year|date|day|month|century)\b"
+            r"|since when\b|by when\b)"
         ),
     ),
     (
@@ -72,7 +73,7 @@ _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _DATE = re.compile(
     rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"
-    rf"|{_MONTH}\s+\d{{4}}|(?:early|late|mid-?)?\s?{_MONTH}"
+    rf"|{_MONTH}\s+\d{{4}}|(?:(?:early|late|mid-?)\s*)?{_MONTH}"
     rf"|(?:on\s+)?{_WEEKDAY}(?:\s+(?:morning|afternoon|evening|night))?"
     r"|(?:the\s+)?\d{1,2}(?:st|nd|rd|th)\s+century|\d{4}s|(?:in\s+)?\d{4}(?:\s*[-–]\s*\d{2,4})?"
     r"|yesterday|today|tomorrow|last (?:week|month|year|night)|this (?:week|month|year))\b",

@@ -57,7 +57,7 @@ class SearchResult:
     question: str
     hits: list[Hit]
     terms: list[str]  # stemmed content terms of the question the index knows
-    unknown_terms: int  # content terms the index has never seen
+    unknown_terms: list[str]  # content terms the index has never seen
     term_weights: dict[str, float]  # idf of each known term
 
 
@@ -82,8 +82,9 @@ class Searcher:
         store, weights = self.store, self.weights
         all_terms = self.store.lexical.all_terms(question)
         terms = [term for term in all_terms if term in self._idf]
+        unknown = [term for term in all_terms if term not in self._idf]
         if store.sentence_count == 0:
-            return SearchResult(question, [], terms, len(all_terms) - len(terms), {})
+            return SearchResult(question, [], terms, unknown, {})
         _, sentence_ids = store.dense.search(query, weights.dense_candidates)
         candidates = set(store.sentence_passages[sentence_ids[0]].tolist())
         bm25 = store.lexical.scores_for_terms(terms)
@@ -95,7 +96,7 @@ class Searcher:
         scored.sort(key=lambda item: item[0], reverse=True)
         hits = [self._hit(*item) for item in scored[:k]]
         weights_by_term = {term: self._idf[term] for term in terms}
-        return SearchResult(question, hits, terms, len(all_terms) - len(terms), weights_by_term)
+        return SearchResult(question, hits, terms, unknown, weights_by_term)
 
     def _score(
         self, passage: int, query: np.ndarray, bm25: np.ndarray, top_bm25: float

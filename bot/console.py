@@ -1,0 +1,112 @@
+"""``newsdesk console``: ask one question after another at a prompt with line editing.
+
+GNU readline (in the standard library) gives line editing and a history kept across sessions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.answer import Answer
+from bot.engine import Engine
+from bot.text_render import render_answer, render_more
+
+PROMPT = "newsdesk> "
+HISTORY_FILE = Path.home() / ".newsdesk_history"
+HISTORY_LENGTH = 1000
+HELP = """Type a question and press Enter.
+  :more      the next passages for the last question
+  :context   the whole passage around the last answer
+  :sources   the articles in the index
+  :help      this help
+  :quit      leave (Ctrl-D works too)"""
+
+
+class Console:
+    """The state of one console session: the engine and the last answer."""
+
+    def __init__(self, engine: Engine, write: Callable[[str], None], colour: bool) -> None:
+        self.engine = engine
+        self.write = write
+        self.colour = colour
+        self.last: Answer | None = None
+
+    def handle(self, line: str) -> bool:
+        """Act on one input line; False when the session should end."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.startswith(":"):
+            return self._command(line[1:].lower())
+        self.last = self.engine.ask(line)
+        self.write(render_answer(self.last, colour=self.colour))
+        return True
+
+    def _command(self, name: str) -> bool:
+        if name in {"quit", "q", "exit"}:
+            return False
+        if name == "help":
+            self.write(HELP)
+        elif name == "sources":
+            self.write(self._sources())
+        elif name in {"more", "context"} and self.last is None:
+            self.write("Ask a question first.")
+        elif name == "more" and self.last is not None:
+            self.write(render_more(self.last.more, colour=self.colour))
+        elif name == "context" and self.last is not None:
+            source = self.last.source.line() if self.last.source else ""
+            self.write(f"{self.last.context}\n— {source}")
+        else:
+            self.write(f"Unknown command ':{name}'. Type :help for the commands.")
+        return True
+
+    def _sources(self) -> str:
+        articles = self.engine.articles()
+        lines = [f"{len(articles)} article(s) indexed:"]
+        lines += [f"  {a.title} ({a.date or 'undated'}) {a.path}" for a in articles]
+        return "\n".join(lines)
+
+
+def run_console(engine: Engine) -> None:
+    """Read questions until :quit or end of input."""
+    console = Console(engine, print, colour=sys.stdout.isatty())
+    interactive = sys.stdin.isatty()
+    if interactive:
+        _load_history()
+        print(f"Newsdesk: {len(engine.articles())} article(s). Ask a question; :help for more.")
+    try:
+        while True:
+            try:
+                line = input(PROMPT if interactive else "")
+            except EOFError:
+                break
+            except KeyboardInterrupt:
+                print()
+                continue
+            if not console.handle(line):
+                break
+    finally:
+        if interactive:
+            _save_history()
+
+
+def _load_history() -> None:
+    try:
+        import readline
+    except ImportError:  # no readline on this platform: plain input still works
+        return
+    readline.set_history_length(HISTORY_LENGTH)
+    with contextlib.suppress(OSError):
+        readline.read_history_file(HISTORY_FILE)
+
+
+def _save_history() -> None:
+    try:
+        import readline
+    except ImportError:
+        return
+    with contextlib.suppress(OSError):
+        readline.write_history_file(HISTORY_FILE)

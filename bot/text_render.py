@@ -1,0 +1,44 @@
+"""An ``Answer`` as terminal text: ANSI bold and colour on a terminal, ``**marks**`` elsewhere."""
+
+from __future__ import annotations
+
+from bot.answer import NOT_FOUND, Answer, Mark, MoreHit
+
+_BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[36m", "\033[33m", "\033[0m"
+
+
+def mark_text(text: str, marks: tuple[Mark, ...], colour: bool) -> str:
+    """``text`` with each mark bold (terminal) or between ``**`` (plain)."""
+    opening, closing = (_BOLD + _YELLOW, _RESET) if colour else ("**", "**")
+    pieces, position = [], 0
+    for mark in sorted(marks, key=lambda m: m.start):
+        if mark.start < position:
+            continue
+        pieces += [text[position : mark.start], opening, text[mark.start : mark.end], closing]
+        position = mark.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def render_answer(answer: Answer, *, colour: bool) -> str:
+    """The answer sentence first, then its source; a declined answer says so first."""
+    if answer.source is None:
+        return NOT_FOUND + " (the index is empty)"
+    dim, reset = (_DIM, _RESET) if colour else ("", "")
+    source = f"{dim}— {answer.source.line()} ({answer.source.path}){reset}"
+    if not answer.found:
+        return (
+            f"{NOT_FOUND}\nThe closest passage, which may not answer it:\n"
+            f"  {answer.sentence}\n{source}"
+        )
+    return f"{mark_text(answer.sentence, answer.marks, colour)}\n{source}"
+
+
+def render_more(hits: tuple[MoreHit, ...], *, colour: bool) -> str:
+    if not hits:
+        return "No further passages."
+    cyan, dim, reset = (_CYAN, _DIM, _RESET) if colour else ("", "", "")
+    return "\n".join(
+        f"{cyan}{number}.{reset} {hit.sentence}\n   {dim}— {hit.source.line()}{reset}"
+        for number, hit in enumerate(hits, start=1)
+    )
