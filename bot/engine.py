@@ -44,6 +44,7 @@ class Engine:
         self._build_lock = threading.Lock()
         self._started = time.monotonic()
         self._questions = 0
+        self._count_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -88,7 +89,8 @@ class Engine:
         """Answer one question (blocking: run it in a thread from async code)."""
         searcher = self._searcher  # one consistent index for the whole question
         answer = build_answer(searcher.search(question, k))
-        self._questions += 1
+        with self._count_lock:  # asked from several threads at once by the bot
+            self._questions += 1
         return answer
 
     def articles(self) -> list[ArticleRecord]:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from index.lexical import terms_of
+from index.lexical import term_spans, terms_of
 
 
 class QuestionType(StrEnum):
@@ -228,11 +228,7 @@ def _repeats_question(text: str, question_terms: set[str]) -> bool:
 
 def _anchor_positions(sentence: str, question_terms: set[str]) -> list[int]:
     """Where the question's words occur in the sentence (character offsets)."""
-    positions = []
-    for match in re.finditer(r"\w[\w'’-]*", sentence):
-        if any(term in question_terms for term in terms_of(match.group())):
-            positions.append(match.start())
-    return positions
+    return [start for start, _, stem in term_spans(sentence) if stem in question_terms]
 
 
 def _distance(span: Span, anchors: list[int]) -> int:

@@ -61,8 +61,19 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """Encode one question; returns a ``(1, dimension)`` array ready for FAISS."""
-        return self.embed([text], batch_size=1)
+        """Encode one question; returns a ``(1, dimension)`` array ready for FAISS.
+
+        Runs the model's own modules (tokenizer, transformer, its pooling) directly: for a single
+        short text, ``encode``'s batching machinery costs about a third of the time.
+        """
+        import torch
+
+        with torch.inference_mode():
+            prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
+            features = prepare([text])
+            vector = self.model(features)["sentence_embedding"]
+            vector = torch.nn.functional.normalize(vector, dim=1)
+        return np.ascontiguousarray(vector.numpy(), dtype=np.float32)
 
 
 def load_embedder(name: str, *, device: str = "cpu") -> Embedder:

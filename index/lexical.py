@@ -6,12 +6,14 @@ Stemming lets "surrender" find "surrendered"; on SQuAD it is what moved BM25 the
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 
 from index.errors import IndexCorruptError
 
@@ -21,6 +23,9 @@ _LANGUAGE = "english"
 BM25_K1 = 0.6
 BM25_B = 0.75
 _per_thread = threading.local()
+# bm25s's defaults: words of two or more word characters, lower-cased, English stop words out.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_STOPWORDS = frozenset(STOPWORDS_EN)
 
 
 class LexicalIndex:
@@ -79,8 +84,19 @@ class LexicalIndex:
 
 
 def terms_of(text: str) -> list[str]:
-    """The stemmed, stop-word-free terms of ``text``, as the index sees words."""
-    return _tokenize([text], _shared_stemmer())[0]
+    """The stemmed, stop-word-free terms of ``text``, as the index sees words.
+
+    Same pattern, stop words and stemmer as ``bm25s.tokenize`` (a test holds them equal), minus
+    its per-call vocabulary building: this runs for every sentence of every answer.
+    """
+    return [stem for _, _, stem in term_spans(text)]
+
+
+def term_spans(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, stem)`` of each indexed word of ``text``, in order."""
+    matches = [m for m in _TOKEN.finditer(text.lower()) if m.group() not in _STOPWORDS]
+    stems = _shared_stemmer().stemWords([m.group() for m in matches])
+    return [(m.start(), m.end(), stem) for m, stem in zip(matches, stems, strict=True)]
 
 
 def _shared_stemmer() -> Stemmer.Stemmer:

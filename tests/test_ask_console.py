@@ -1,0 +1,161 @@
+"""``newsdesk ask`` and ``newsdesk console`` driven as a person would: real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.conftest import SEED_ARTICLE
+
+QUESTION = "Who said the final battle could take hours or days?"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with seeds and no index yet: the first command must build it."""
+    root = tmp_path_factory.mktemp("cli")
+    (root / "seeds").mkdir()
+    shutil.copy(SEED_ARTICLE, root / "seeds" / SEED_ARTICLE.name)
+    return root
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"SEEDS_DIR", "INDEX_DIR"}}
+    return {**env, "HOME": str(workdir), "HF_HUB_OFFLINE": "1"}
+
+
+def newsdesk(
+    workdir: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=workdir,
+        env=_env(workdir),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_ask_builds_the_index_first_then_answers(workdir: Path) -> None:
+    result = newsdesk(workdir, "ask", QUESTION)
+    assert result.returncode == 0, result.stderr
+    assert "building it from seeds first" in result.stderr
+    first, source = result.stdout.strip().splitlines()
+    assert first.startswith("**Mustafa Bali**, the spokesman")
+    assert source == (
+        "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph 2 "
+        "(raqqa-2017-10-15.txt)"
+    )
+    again = newsdesk(workdir, "ask", "What is the capital of Australia?")
+    assert again.returncode == 0 and "building" not in again.stderr
+    assert again.stdout.startswith("I couldn't find that in the articles.")
+
+
+def test_ask_json_schema(workdir: Path) -> None:
+    result = newsdesk(workdir, "ask", "--json", "How many civilians left?")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == {
+        "question",
+        "found",
+        "sentence",
+        "short_answer",
+        "marks",
+        "context",
+        "source",
+        "confidence",
+        "question_type",
+        "more",
+    }
+    assert answer["found"] is True and answer["short_answer"] == "Around 1,500"
+    assert answer["question_type"] == "number" and 0 <= answer["confidence"] <= 1
+    assert set(answer["source"]) == {"title", "date", "paragraph", "path", "url"}
+    assert answer["source"]["paragraph"] == 5
+    mark = answer["marks"][0]
+    assert answer["sentence"][mark["start"] : mark["end"]] == "Around 1,500"
+    assert all(set(hit) == {"sentence", "context", "source", "score"} for hit in answer["more"])
+
+
+def test_ask_file_answers_one_json_line_per_question(workdir: Path) -> None:
+    questions = workdir / "questions.txt"
+    questions.write_text(f"{QUESTION}\n\nHow many civilians left?\nWho won the 2018 World Cup?\n")
+    result = newsdesk(workdir, "ask", "--file", str(questions))
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["found"] for a in answers] == [True, True, False]
+    assert answers[0]["short_answer"] == "Mustafa Bali"
+    piped = newsdesk(workdir, "ask", "--file", "-", stdin="How many civilians left?\n")
+    assert json.loads(piped.stdout)["short_answer"] == "Around 1,500"
+
+
+def test_ask_usage_errors(workdir: Path) -> None:
+    neither = newsdesk(workdir, "ask")
+    assert neither.returncode == 2 and "give either a QUESTION or --file FILE" in neither.stderr
+    empty = newsdesk(workdir, "ask", "   ")
+    assert empty.returncode == 2 and "the question is empty" in empty.stderr
+    assert "Traceback" not in neither.stderr + empty.stderr
+
+
+def test_console_session(workdir: Path) -> None:
+    newsdesk(workdir, "index", "build")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "bot", "console"],
+        cwd=str(workdir),
+        env=_env(workdir),
+        encoding="utf-8",
+        timeout=120,
+        dimensions=(40, 200),
+    )
+    try:
+        child.expect("Ask a question")
+        child.expect_exact("newsdesk> ")
+        child.sendline(QUESTION)
+        child.expect("Mustafa Bali")
+        child.expect("paragraph 2")
+        child.expect_exact("newsdesk> ")
+        child.sendline(":more")
+        child.expect(r"1\.(\x1b\[0m)? ")
+        child.expect_exact("newsdesk> ")
+        child.sendline(":context")
+        child.expect("Mustafa Bali, the spokesman")
+        child.expect_exact("newsdesk> ")
+        child.sendline(":sources")
+        child.expect(r"1 article\(s\) indexed")
+        child.expect_exact("newsdesk> ")
+        child.sendline(":bogus")
+        child.expect("Unknown command")
+        child.expect_exact("newsdesk> ")
+        child.sendline(":quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    assert QUESTION in (workdir / ".newsdesk_history").read_text()
+
+
+def test_console_ends_on_ctrl_d(workdir: Path) -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "bot", "console"],
+        cwd=str(workdir),
+        env=_env(workdir),
+        encoding="utf-8",
+        timeout=120,
+    )
+    try:
+        child.expect_exact("newsdesk> ")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
