@@ -76,6 +76,11 @@ class DenseIndex:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, ids) per query row; ids of -1 are removed (ragged lists)."""
+        if len(queries) == 1 and faiss.omp_get_max_threads() != 1:
+            # One question at a time: OpenMP's fan-out costs more than it saves, and its spinning
+            # threads fight torch's for the cores. The setting is the calling thread's own
+            # (an OpenMP per-thread value), so builds in other threads keep every core.
+            faiss.omp_set_num_threads(1)
         if self.count == 0:
             return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
         scores, ids = self.index.search(queries, min(k, self.count))

@@ -182,6 +182,39 @@ class Metadata:
         )
         return PassageRecord(row[0], self.article(row[1]), *row[2:])
 
+    def passages_with_sentences(
+        self, passage_ids: list[int]
+    ) -> dict[int, tuple[PassageRecord, list[SentenceRecord]]]:
+        """Several passages and their sentences in two queries (one answer needs ten or more)."""
+        marks = ",".join("?" * len(passage_ids))
+        keys = [int(key) for key in passage_ids]
+        with self._lock:
+            passage_rows = self._connection.execute(
+                "SELECT id, article, paragraph, start, end, text, first_sentence, sentence_count "
+                f"FROM passages WHERE id IN ({marks})",
+                keys,
+            ).fetchall()
+            # One rowid range per passage: SQLite does not turn an OR of ranges into key look-ups.
+            sentence_rows = [
+                sentence
+                for row in passage_rows
+                for sentence in self._connection.execute(
+                    "SELECT id, article, paragraph, passage, start, end, text FROM sentences "
+                    "WHERE id >= ? AND id < ?",
+                    (row[6], row[6] + row[7]),
+                )
+            ]
+        found: dict[int, tuple[PassageRecord, list[SentenceRecord]]] = {
+            row[0]: (PassageRecord(row[0], self.article(row[1]), *row[2:]), [])
+            for row in passage_rows
+        }
+        for row in sentence_rows:
+            found[row[3]][1].append(SentenceRecord(row[0], self.article(row[1]), *row[2:]))
+        missing = [key for key in keys if key not in found]
+        if missing:
+            raise IndexCorruptError(f"index metadata has no passage {missing[0]}; it is damaged")
+        return found
+
     def _one(self, query: str, key: int) -> tuple[Any, ...]:
         with self._lock:
             row = self._connection.execute(query, (int(key),)).fetchone()

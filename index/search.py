@@ -92,33 +92,49 @@ class Searcher:
         if top_bm25 > 0:
             take = min(weights.lexical_candidates, len(bm25))
             candidates.update(np.argpartition(-bm25, take - 1)[:take].tolist())
-        scored = [self._score(int(p), query[0], bm25, top_bm25) for p in candidates]
-        scored.sort(key=lambda item: item[0], reverse=True)
-        hits = [self._hit(*item) for item in scored[:k]]
-        weights_by_term = {term: self._idf[term] for term in terms}
-        return SearchResult(question, hits, terms, unknown, weights_by_term)
-
-    def _score(
-        self, passage: int, query: np.ndarray, bm25: np.ndarray, top_bm25: float
-    ) -> tuple[float, int, np.ndarray, float, float]:
-        first, count = (int(x) for x in self.store.passage_sentences[passage])
-        similarities = self.store.vectors[first : first + count] @ query
-        share = float(bm25[passage]) / top_bm25 if top_bm25 > 0 else 0.0
-        weights = self.weights
-        score = weights.best_sentence * float(similarities.max()) + weights.bm25 * share
-        return score, passage, similarities, float(bm25[passage]), share
-
-    def _hit(
-        self, score: float, passage: int, similarities: np.ndarray, bm25: float, share: float
-    ) -> Hit:
-        record = self.store.metadata.passage(passage)
-        sentences = self.store.metadata.sentences(record.first_sentence, record.sentence_count)
-        ranked = sorted(
-            (ScoredSentence(s, float(sim)) for s, sim in zip(sentences, similarities, strict=True)),
-            key=lambda item: item.similarity,
-            reverse=True,
+        passages = np.fromiter(sorted(candidates), dtype=np.int64)
+        return SearchResult(
+            question,
+            self._rank(passages, query[0], bm25, top_bm25, k),
+            terms,
+            unknown,
+            {term: self._idf[term] for term in terms},
         )
-        return Hit(record, tuple(ranked), score, ranked[0].similarity, bm25, share)
+
+    def _rank(
+        self, passages: np.ndarray, query: np.ndarray, bm25: np.ndarray, top_bm25: float, k: int
+    ) -> list[Hit]:
+        """Score every sentence of the candidate passages in one gather and one product."""
+        bounds = self.store.passage_sentences[passages]
+        firsts, counts = bounds[:, 0].astype(np.int64), bounds[:, 1].astype(np.int64)
+        segments = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        sentence_ids = np.repeat(firsts - segments, counts) + np.arange(int(counts.sum()))
+        similarities = self.store.vectors[sentence_ids] @ query
+        best = np.maximum.reduceat(similarities, segments)
+        shares = bm25[passages] / top_bm25 if top_bm25 > 0 else np.zeros(len(passages))
+        scores = self.weights.best_sentence * best + self.weights.bm25 * shares
+        top = np.argsort(-scores, kind="stable")[:k]
+        records = self.store.metadata.passages_with_sentences([int(passages[i]) for i in top])
+        hits = []
+        for i in top:
+            passage, sentences = records[int(passages[i])]
+            own = similarities[segments[i] : segments[i] + counts[i]]
+            ranked = sorted(
+                (ScoredSentence(s, float(sim)) for s, sim in zip(sentences, own, strict=True)),
+                key=lambda item: item.similarity,
+                reverse=True,
+            )
+            hits.append(
+                Hit(
+                    passage,
+                    tuple(ranked),
+                    float(scores[i]),
+                    ranked[0].similarity,
+                    float(bm25[passages[i]]),
+                    float(shares[i]),
+                )
+            )
+        return hits
 
 
 def _idf_by_term(store: IndexStore) -> dict[str, float]:

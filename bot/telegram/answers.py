@@ -1,0 +1,65 @@
+"""Recent answers kept on the server, so the "More" and "Context" buttons need no trust.
+
+A button carries only a short random id; the answer itself, and the chat it was given in, stay
+here. Ids are unguessable, the cache is bounded in size and age, and a lookup from another chat
+finds nothing, so forged or stale callback data can never reveal anything.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from bot.answer import Answer
+
+MAX_ANSWERS = 2000
+MAX_AGE_SECONDS = 24 * 3600.0
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    chat_id: int
+    answer: Answer
+    stored_at: float
+
+
+class AnswerCache:
+    """Answers by random id, oldest dropped first once ``max_answers`` are held."""
+
+    def __init__(
+        self, max_answers: int = MAX_ANSWERS, max_age_seconds: float = MAX_AGE_SECONDS
+    ) -> None:
+        self.max_answers = max_answers
+        self.max_age_seconds = max_age_seconds
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def store(self, chat_id: int, answer: Answer, now: float | None = None) -> str:
+        """Keep ``answer`` for ``chat_id``; returns its id (11 URL-safe characters)."""
+        now = time.monotonic() if now is None else now
+        answer_id = secrets.token_urlsafe(8)
+        self._entries[answer_id] = _Entry(chat_id, answer, now)
+        while len(self._entries) > self.max_answers:
+            self._entries.popitem(last=False)
+        return answer_id
+
+    def find(self, answer_id: str, chat_id: int | None, now: float | None = None) -> Answer | None:
+        """The answer stored under ``answer_id`` for this very chat, if still fresh."""
+        now = time.monotonic() if now is None else now
+        if chat_id is None or not ID_PATTERN.match(answer_id):
+            return None
+        entry = self._entries.get(answer_id)
+        if entry is None:
+            return None
+        if now - entry.stored_at > self.max_age_seconds:
+            del self._entries[answer_id]
+            return None
+        if entry.chat_id != chat_id:
+            return None
+        return entry.answer

@@ -1,0 +1,204 @@
+"""Build and run the Telegram ``Application``: polling by default, a webhook when configured.
+
+``build_application`` wires everything and is what the tests drive against a fake Bot API;
+``run_bot`` is ``newsdesk telegram``: it checks the settings, loads the engine once at start
+(``post_init``) and runs until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings, SettingsError
+from bot.engine import Engine
+from bot.runtime import configure_logging
+from bot.telegram import handlers
+from bot.telegram.redact import install_redaction, token_secrets
+from bot.telegram.state import DESK_KEY, Desk, NewsApplication, NewsContext, desk_of
+from index.errors import NewsdeskError
+
+logger = logging.getLogger(__name__)
+
+# "123456789:AAH..." from @BotFather: the bot's numeric id, a colon, then the secret.
+TOKEN_PATTERN = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,128}$")
+# Telegram only accepts these characters in a webhook secret token (1 to 256 of them).
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+CONCURRENT_UPDATES = 16  # enough to keep slow questions from holding up other chats
+RATE_LIMIT_RETRIES = 3  # retries after Telegram answers 429 "Too Many Requests"
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+BOT_COMMANDS = [
+    BotCommand("ask", "Ask a question about the articles"),
+    BotCommand("sources", "List the indexed articles"),
+    BotCommand("start", "What I know, with example questions"),
+    BotCommand("help", "How to ask"),
+]
+
+
+class TelegramStartError(NewsdeskError):
+    """The bot could not start talking to Telegram (bad token, no network)."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    listen: str
+    port: int
+    url: str
+    url_path: str
+    secret: str
+
+
+def bot_token(settings: Settings) -> str:
+    """The token, checked for shape; errors name the setting and never include its value."""
+    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env"
+        )
+    token = settings.telegram_bot_token.get_secret_value().strip()
+    if not TOKEN_PATTERN.match(token):
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token "
+            "(expected digits, a colon, then the secret from @BotFather)"
+        )
+    return token
+
+
+def webhook_of(settings: Settings) -> Webhook | None:
+    """The webhook to serve, or None for long polling; a webhook must have a secret token."""
+    if not settings.webhook_url:
+        return None
+    parts = urlsplit(settings.webhook_url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise SettingsError("WEBHOOK_URL must be an https:// URL (Telegram only calls HTTPS)")
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not secret:
+        raise SettingsError(
+            "WEBHOOK_SECRET is required with WEBHOOK_URL, so that only Telegram can post updates"
+        )
+    if not WEBHOOK_SECRET_PATTERN.match(secret):
+        raise SettingsError("WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - (1 to 256)")
+    return Webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url=settings.webhook_url,
+        url_path=parts.path.lstrip("/"),
+        secret=secret,
+    )
+
+
+def _file_url(base_url: str) -> str:
+    """``…/bot`` -> ``…/file/bot``: where a (local) Bot API server serves files."""
+    root = base_url[: -len("bot")] if base_url.endswith("bot") else base_url.rstrip("/") + "/"
+    return root + "file/bot"
+
+
+def build_application(settings: Settings, engine: Engine | None = None) -> NewsApplication:
+    """The configured ``Application``; with no ``engine`` it is loaded in ``post_init``.
+
+    Raises ``SettingsError`` for a missing or malformed token. Installs the log filter that
+    redacts the token before anything can log it.
+    """
+    token = bot_token(settings)
+    secrets = token_secrets(token)
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    install_redaction(secrets)
+    application: NewsApplication = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(_file_url(settings.telegram_base_url))
+        .context_types(ContextTypes(context=NewsContext))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .post_init(_post_init)
+        .build()
+    )
+    application.bot_data[DESK_KEY] = Desk.from_settings(settings, engine)
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: NewsApplication) -> None:
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", handlers.start_command))
+    application.add_handler(CommandHandler("help", handlers.help_command))
+    application.add_handler(CommandHandler("ask", handlers.ask_command))
+    application.add_handler(CommandHandler("sources", handlers.sources_command))
+    application.add_handler(CommandHandler("stats", handlers.stats_command))
+    application.add_handler(CommandHandler("reindex", handlers.reindex_command))
+    application.add_handler(CallbackQueryHandler(handlers.button_callback))
+    text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(text & private, handlers.private_message))
+    application.add_handler(MessageHandler(text & filters.ChatType.GROUPS, handlers.group_message))
+    application.add_handler(MessageHandler(filters.COMMAND & private, handlers.unknown_command))
+    application.add_error_handler(handlers.error_handler)
+
+
+async def _post_init(application: NewsApplication) -> None:
+    """Load the engine once (a failure stops the start), then register the command menu."""
+    desk = desk_of(application)
+    if desk.engine is None:
+        logger.info("loading the model and the index")
+        desk.engine = await asyncio.to_thread(
+            Engine.load, desk.settings, build_missing=True, on_build=logger.warning
+        )
+    await application.bot.set_my_commands(BOT_COMMANDS)
+    logger.info("Newsdesk is answering as @%s", application.bot.username)
+
+
+def run_bot(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM: long polling, or a webhook server when WEBHOOK_URL is set.
+
+    Raises ``SettingsError`` for bad settings (before any network), ``NewsdeskError`` when the
+    engine cannot load or Telegram cannot be reached at start.
+    """
+    bot_token(settings)
+    webhook = webhook_of(settings)
+    if not logging.getLogger().handlers:
+        configure_logging(settings.log_level)
+    application = build_application(settings)
+    try:
+        if webhook is None:
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        else:
+            application.run_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.url_path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+    except InvalidToken as error:
+        raise TelegramStartError(
+            "Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather"
+        ) from error
+    except NetworkError as error:
+        raise TelegramStartError(
+            f"cannot reach the Bot API at {settings.telegram_base_url}: {type(error).__name__}"
+        ) from error

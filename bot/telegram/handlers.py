@@ -1,0 +1,292 @@
+"""The bot's handlers: commands, questions, buttons and the one error handler.
+
+Each handler checks access first, then does one thing. Questions go to ``engine.ask`` in a
+worker thread (``asyncio.to_thread``) so the event loop keeps serving other chats meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import TelegramError
+
+from bot.answer import Answer
+from bot.telegram.access import Verdict
+from bot.telegram.render import render_answer, render_context, render_lines, render_more
+from bot.telegram.replies import (
+    ADMINS_ONLY,
+    EMPTY_QUESTION,
+    EXPIRED,
+    QUESTION_TOO_LONG,
+    REFUSED,
+    SORRY,
+    describe_reindex,
+    describe_stats,
+    help_lines,
+    slow_down,
+    sources_lines,
+    start_lines,
+)
+from bot.telegram.state import NewsContext
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 1000
+TYPING_REFRESH_SECONDS = 4.5  # Telegram shows "typing…" for about 5 seconds
+CALLBACK_DATA = re.compile(r"^(more|context):([A-Za-z0-9_-]{1,32})$")
+_COMMAND_PREFIX = re.compile(r"^/\S*")
+
+
+async def reply_all(
+    message: Message, texts: Sequence[str], markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send ``texts`` as consecutive replies; the keyboard goes on the last one.
+
+    In groups the first message quotes the question, so readers see what it answers.
+    """
+    in_group = message.chat.type != ChatType.PRIVATE
+    for number, text in enumerate(texts):
+        last = number == len(texts) - 1
+        await message.reply_html(
+            text, reply_markup=markup if last else None, do_quote=in_group and number == 0
+        )
+
+
+async def admitted(update: Update, context: NewsContext) -> bool:
+    """Whether the allowlists admit this update; refuses a stranger once, then stays quiet."""
+    user, chat = update.effective_user, update.effective_chat
+    user_id, chat_id = (user.id if user else None), (chat.id if chat else None)
+    desk = context.desk
+    if desk.access.allows(user_id, chat_id):
+        return True
+    logger.info("refused an update from user %s in chat %s", user_id, chat_id)
+    refuse = desk.refusals.should_refuse(user_id, chat_id)
+    if update.callback_query is not None:
+        await update.callback_query.answer(REFUSED if refuse else None)
+    elif refuse and update.effective_message is not None:
+        await update.effective_message.reply_text(REFUSED)
+    return False
+
+
+async def admin_admitted(update: Update, context: NewsContext) -> bool:
+    """Allowlists first, then the admin list; non-admins are told so, briefly."""
+    if not await admitted(update, context):
+        return False
+    user = update.effective_user
+    if context.desk.access.is_admin(user.id if user else None):
+        return True
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(ADMINS_ONLY)
+    return False
+
+
+@asynccontextmanager
+async def typing_in(bot: Bot, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" in the chat while the body runs, refreshing it until done."""
+
+    async def send_typing() -> None:
+        try:
+            await bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as error:  # a missing "typing…" is no reason to fail the answer
+            logger.debug("chat action failed: %s", error)
+
+    async def keep_typing() -> None:
+        while True:
+            await asyncio.sleep(TYPING_REFRESH_SECONDS)
+            await send_typing()
+
+    await send_typing()
+    refresher = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        refresher.cancel()
+        with suppress(asyncio.CancelledError):
+            await refresher
+
+
+def answer_keyboard(answer: Answer, answer_id: str) -> InlineKeyboardMarkup | None:
+    """ "More" and "Context" buttons that carry only the answer's server-side id."""
+    buttons = []
+    if answer.more:
+        buttons.append(InlineKeyboardButton("More", callback_data=f"more:{answer_id}"))
+    if answer.source is not None and answer.context:
+        buttons.append(InlineKeyboardButton("Context", callback_data=f"context:{answer_id}"))
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+async def answer_question(update: Update, context: NewsContext, question: str) -> None:
+    """Rate-limit, ask the engine off the event loop, and reply with the rendered answer."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    question = question.strip()
+    if not question:
+        await message.reply_text(EMPTY_QUESTION)
+        return
+    if len(question) > MAX_QUESTION_CHARS:
+        await message.reply_text(QUESTION_TOO_LONG.format(limit=MAX_QUESTION_CHARS))
+        return
+    desk = context.desk
+    verdict = desk.limiter.check(user.id)
+    if verdict is Verdict.QUIET:
+        return
+    if verdict is Verdict.WARN:
+        await message.reply_text(slow_down(desk.limiter, user.id))
+        return
+    engine = context.engine
+    async with typing_in(context.bot, message.chat_id):
+        answer = await asyncio.to_thread(engine.ask, question)
+    answer_id = desk.answers.store(message.chat_id, answer)
+    await reply_all(message, render_answer(answer), answer_keyboard(answer, answer_id))
+
+
+def question_for_bot(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """In a group: the question if the message mentions the bot or replies to it, else None."""
+    text = message.text or ""
+    replied = message.reply_to_message
+    addressed = bool(replied and replied.from_user and replied.from_user.id == bot_id)
+    mention = f"@{bot_username}".lower()
+    entities = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    for entity, value in entities.items():
+        named = entity.type == MessageEntity.MENTION and value.lower() == mention
+        linked = entity.user is not None and entity.user.id == bot_id
+        addressed = addressed or named or linked
+    if not addressed:
+        return None
+    return re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE).strip()
+
+
+async def private_message(update: Update, context: NewsContext) -> None:
+    """Plain text in a private chat is a question."""
+    message = update.effective_message
+    if message is None or not await admitted(update, context):
+        return
+    await answer_question(update, context, message.text or "")
+
+
+async def group_message(update: Update, context: NewsContext) -> None:
+    """Group text is a question only when it mentions the bot or replies to it."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = question_for_bot(message, context.bot.username, context.bot.id)
+    if question is None or not await admitted(update, context):
+        return  # chatter between people is none of the bot's business
+    await answer_question(update, context, question)
+
+
+async def ask_command(update: Update, context: NewsContext) -> None:
+    """/ask QUESTION, the way to ask in a group."""
+    message = update.effective_message
+    if message is None or not await admitted(update, context):
+        return
+    await answer_question(update, context, _COMMAND_PREFIX.sub("", message.text or "", count=1))
+
+
+async def start_command(update: Update, context: NewsContext) -> None:
+    """Say what the bot knows: how many articles, their dates, and example questions."""
+    message = update.effective_message
+    if message is None or not await admitted(update, context):
+        return
+    await reply_all(message, render_lines(start_lines(context.engine.articles())))
+
+
+async def help_command(update: Update, context: NewsContext) -> None:
+    """How to ask, and the commands."""
+    message = update.effective_message
+    if message is None or not await admitted(update, context):
+        return
+    user = update.effective_user
+    is_admin = context.desk.access.is_admin(user.id if user else None)
+    await reply_all(message, render_lines(help_lines(is_admin)))
+
+
+async def sources_command(update: Update, context: NewsContext) -> None:
+    """The indexed articles, with their dates."""
+    message = update.effective_message
+    if message is None or not await admitted(update, context):
+        return
+    await reply_all(message, render_lines(sources_lines(context.engine.articles())))
+
+
+async def stats_command(update: Update, context: NewsContext) -> None:
+    """Admins only: index size, model, questions answered, uptime."""
+    message = update.effective_message
+    if message is None or not await admin_admitted(update, context):
+        return
+    await reply_all(message, render_lines(describe_stats(context.engine.stats())))
+
+
+async def reindex_command(update: Update, context: NewsContext) -> None:
+    """Admins only: rebuild the index in a thread while questions keep being answered."""
+    message = update.effective_message
+    if message is None or not await admin_admitted(update, context):
+        return
+    desk = context.desk
+    if desk.reindex_lock.locked():
+        await message.reply_text("A reindex is already running.")
+        return
+    async with desk.reindex_lock:
+        await message.reply_text("Reindexing the seeds folder; questions are answered meanwhile.")
+        report = await asyncio.to_thread(context.engine.reindex)
+    await reply_all(message, render_lines(describe_reindex(report, context.engine.stats())))
+
+
+async def unknown_command(update: Update, context: NewsContext) -> None:
+    """An unknown command in a private chat gets a pointer to /help."""
+    message = update.effective_message
+    if message is None or not await admitted(update, context):
+        return
+    await message.reply_text("I don't know that command. Send /help to see what I can do.")
+
+
+async def button_callback(update: Update, context: NewsContext) -> None:
+    """ "More" and "Context": look the answer up server-side, for this chat only."""
+    query = update.callback_query
+    if query is None or not await admitted(update, context):
+        return
+    match = CALLBACK_DATA.match(query.data or "")
+    chat_id = query.message.chat.id if query.message is not None else None
+    answer = context.desk.answers.find(match.group(2), chat_id) if match else None
+    if match is None or answer is None or query.message is None:
+        await query.answer(EXPIRED)
+        return
+    await query.answer()
+    texts = render_more(answer.more) if match.group(1) == "more" else render_context(answer)
+    reply_to = ReplyParameters(query.message.message_id, allow_sending_without_reply=True)
+    for number, text in enumerate(texts):
+        await context.bot.send_message(
+            query.message.chat.id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_parameters=reply_to if number == 0 else None,
+        )
+
+
+async def error_handler(update: object, context: NewsContext) -> None:
+    """Log the traceback, then tell the user something short; never show them a traceback."""
+    logger.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(SORRY)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(SORRY)
+    except TelegramError as error:  # the apology failing too must not loop back in here
+        logger.warning("could not send the apology: %s", error)

@@ -1,0 +1,143 @@
+"""The bot's own words: fixed replies and the plain-text lines of /start, /help, /stats...
+
+Lines here are plain text; ``render.render_lines`` escapes them (article titles included).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from bot.engine import EngineStats
+from bot.reports import plural
+from bot.telegram.access import QuestionLimiter
+from index.builder import BuildReport
+from index.metadata import ArticleRecord
+
+REFUSED = "Sorry, this bot is private."
+ADMINS_ONLY = "Only the bot's admins can use this command."
+EXPIRED = "This answer has expired. Please ask again."
+SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+EMPTY_QUESTION = "Ask me a question, for example: /ask Who is quoted in the articles?"
+QUESTION_TOO_LONG = "That question is too long: please keep it under {limit} characters."
+
+# Shapes of example questions for /start, filled with article titles in turn.
+_EXAMPLE_SHAPES = (
+    "What happened in “{title}”?",
+    "Who is quoted in “{title}”?",
+    "Where does “{title}” take place?",
+)
+_MAX_NAMED = 10
+
+
+def slow_down(limiter: QuestionLimiter, user_id: int) -> str:
+    wait = max(1, math.ceil(limiter.seconds_until_free(user_id)))
+    return (
+        f"Slow down, please: at most {plural(limiter.per_minute, 'question')} a minute. "
+        f"Try again in {wait} s."
+    )
+
+
+def date_range(articles: Sequence[ArticleRecord]) -> str | None:
+    dates = sorted(article.date for article in articles if article.date)
+    if not dates:
+        return None
+    return dates[0] if dates[0] == dates[-1] else f"from {dates[0]} to {dates[-1]}"
+
+
+def example_questions(articles: Sequence[ArticleRecord], count: int = 3) -> list[str]:
+    """Questions shaped like the ones the bot answers, about the newest articles."""
+    if not articles:
+        return []
+    newest = sorted(articles, key=lambda a: a.date or "", reverse=True)
+    return [
+        shape.format(title=newest[number % len(newest)].title)
+        for number, shape in enumerate(_EXAMPLE_SHAPES[:count])
+    ]
+
+
+def start_lines(articles: Sequence[ArticleRecord]) -> list[str]:
+    dates = date_range(articles)
+    known = f"I answer questions about {plural(len(articles), 'news article')}"
+    lines = [known + (f" ({dates})." if dates else ".")]
+    lines += [
+        "Ask in plain words here; in a group, use /ask QUESTION or mention me.",
+        "",
+        "For example:",
+        *(f"• {question}" for question in example_questions(articles)),
+        "",
+        "/sources lists the articles, /help explains the rest.",
+    ]
+    return lines
+
+
+def help_lines(is_admin: bool) -> list[str]:
+    lines = [
+        "Send me a question and I answer with the sentence from the articles that answers it, "
+        "the short answer in bold, and where it comes from.",
+        "“More” shows the next best passages, “Context” the whole passage.",
+        "If the articles don't say, I tell you so and show the closest passage.",
+        "",
+        "/ask QUESTION: ask (in groups, or mention me, or reply to me)",
+        "/sources: the articles I know",
+        "/start: what I know, with examples",
+        "/help: this message",
+    ]
+    if is_admin:
+        lines += ["", "Admins:", "/stats: index size, model, usage", "/reindex: reread the seeds"]
+    return lines
+
+
+def sources_lines(articles: Sequence[ArticleRecord]) -> list[str]:
+    if not articles:
+        return ["No article is indexed yet."]
+    ordered = sorted(articles, key=lambda a: (a.date or "", a.title), reverse=True)
+    lines = [f"{plural(len(articles), 'article')} indexed:"]
+    lines += [f"• {a.title}" + (f" ({a.date})" if a.date else "") for a in ordered]
+    return lines
+
+
+def format_duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s"
+
+
+def describe_stats(stats: EngineStats) -> list[str]:
+    return [
+        f"Index: {plural(stats.articles, 'article')}, {plural(stats.passages, 'passage')}, "
+        f"{plural(stats.sentences, 'sentence')} (build {stats.build_id}).",
+        f"Model: {stats.model}",
+        f"Questions answered: {stats.questions}",
+        f"Uptime: {format_duration(stats.uptime_seconds)}",
+    ]
+
+
+def _named(label: str, names: Sequence[str]) -> list[str]:
+    if not names:
+        return []
+    shown = ", ".join(names[:_MAX_NAMED])
+    more = f" and {len(names) - _MAX_NAMED} more" if len(names) > _MAX_NAMED else ""
+    return [f"{label}: {shown}{more}"]
+
+
+def describe_reindex(report: BuildReport, stats: EngineStats) -> list[str]:
+    """What changed, for the admin who asked: counts, then the names of what moved."""
+    lines = [
+        f"Reindexed in {report.seconds:.1f} s: {len(report.added)} added, "
+        f"{len(report.changed)} changed, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged.",
+        *_named("Added", report.added),
+        *_named("Changed", report.changed),
+        *_named("Removed", report.removed),
+        f"Now {plural(stats.articles, 'article')}, {plural(stats.sentences, 'sentence')}.",
+    ]
+    if report.skipped:
+        lines.append(f"{plural(len(report.skipped), 'file')} skipped:")
+        lines += [f"• {skipped}" for skipped in report.skipped[:_MAX_NAMED]]
+    return lines

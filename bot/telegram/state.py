@@ -1,0 +1,76 @@
+"""What the handlers share, created once at start: the engine, the rules, recent answers.
+
+It lives in ``application.bot_data`` and is reached through ``NewsContext.desk`` (the typed
+context of PTB's ``contexttypesbot`` example), never through module globals, so two
+applications in one process (as in the tests) never see each other's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.engine import Engine
+from bot.telegram.access import Access, QuestionLimiter, RefusalMemory
+from bot.telegram.answers import AnswerCache
+
+DESK_KEY = "newsdesk"
+
+
+class EngineNotReadyError(RuntimeError):
+    """A handler ran before ``post_init`` loaded the engine (it cannot happen once started)."""
+
+
+@dataclass
+class Desk:
+    """Shared state of one running bot."""
+
+    settings: Settings
+    access: Access
+    limiter: QuestionLimiter
+    engine: Engine | None = None
+    answers: AnswerCache = field(default_factory=AnswerCache)
+    refusals: RefusalMemory = field(default_factory=RefusalMemory)
+    reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    started_at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: Engine | None = None) -> Desk:
+        access = Access(
+            allowed_user_ids=settings.allowed_user_ids,
+            allowed_chat_ids=settings.allowed_chat_ids,
+            admin_user_ids=settings.admin_user_ids,
+        )
+        return cls(settings, access, QuestionLimiter(settings.rate_limit_per_minute), engine)
+
+    def require_engine(self) -> Engine:
+        if self.engine is None:
+            raise EngineNotReadyError("the engine is not loaded yet")
+        return self.engine
+
+
+class NewsContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """PTB's callback context with typed access to the ``Desk``."""
+
+    @property
+    def desk(self) -> Desk:
+        return cast(Desk, self.bot_data[DESK_KEY])
+
+    @property
+    def engine(self) -> Engine:
+        return self.desk.require_engine()
+
+
+# The application type every module names; ``Any`` for the job queue, which Newsdesk leaves off.
+NewsApplication = Application[
+    ExtBot[Any], NewsContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+]
+
+
+def desk_of(application: NewsApplication) -> Desk:
+    return cast(Desk, application.bot_data[DESK_KEY])

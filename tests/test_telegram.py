@@ -1,0 +1,427 @@
+"""The Telegram bot end to end: the real Application and Engine against a fake Bot API.
+
+Nothing is mocked between the update and the reply: the fake server on 127.0.0.1 feeds updates
+through long polling and records what the bot sends, so each test reads the bot's messages as
+a Telegram user would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.config import Settings, SettingsError
+from bot.engine import Engine
+from bot.runtime import build_from_settings
+from bot.telegram.app import build_application, run_bot
+from bot.telegram.render import MAX_MESSAGE_CHARS
+from index.embedder import Embedder
+from index.errors import NewsdeskError
+from index.store import open_index
+from tests.conftest import SEED_ARTICLE
+from tests.fake_bot_api import BOT_ID, BOT_USERNAME, FakeBotApi, html_problem
+
+TOKEN = "123456:TESTTOKEN-abcdefghijklmnopqrstuvwxyz012"
+ADMIN, ALICE, BOB = 1001, 1002, 1003
+GROUP = -5005
+RAQQA_QUESTION = "Who said the final battle could take hours or days?"
+HOSTILE_TITLE = "Harbour & Marathon <b>Festival</b> </i> report"
+
+
+def long_article() -> str:
+    """One paragraph of about 6,000 characters, with characters HTML must escape."""
+    clubs = ["Harbour & Hills", "Riverside <Striders>", "Old Town", "North Bay"]
+    sentences = [
+        f"Runner number {n} from the {clubs[n % 4]} club finished the harbour marathon in "
+        f"{150 + n} minutes, the festival organisers said."
+        for n in range(1, 61)
+    ]
+    return f"{HOSTILE_TITLE}\n\nPosted October 20, 2017\n\n{' '.join(sentences)}\n"
+
+
+def make_seeds(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    shutil.copy(SEED_ARTICLE, folder / SEED_ARTICLE.name)
+    (folder / "marathon-2017-10-20.txt").write_text(long_article(), encoding="utf-8")
+    return folder
+
+
+def engine_over(seeds_dir: Path, index_dir: Path, embedder: Embedder) -> Engine:
+    settings = Settings(
+        _env_file=None, seeds_dir=seeds_dir, index_dir=index_dir, passage_max_words=2000
+    )
+    build_from_settings(settings, embedder=embedder)
+    store = open_index(
+        index_dir, model_name=settings.embedding_model, chunking=settings.chunking,
+        model=embedder.info,
+    )  # fmt: skip
+    return Engine(settings, embedder, store)
+
+
+@pytest.fixture(scope="module")
+def engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """One engine for the module: the Raqqa seed and a long marathon article."""
+    folder = tmp_path_factory.mktemp("telegram")
+    return engine_over(make_seeds(folder / "seeds"), folder / "index", embedder)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    with FakeBotApi(TOKEN) as server:
+        yield server
+
+
+def bot_settings(api: FakeBotApi, engine: Engine, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": SecretStr(TOKEN),
+        "telegram_base_url": api.base_url,
+        "seeds_dir": engine.settings.seeds_dir,
+        "index_dir": engine.settings.index_dir,
+        "passage_max_words": 2000,
+        "allowed_user_ids": frozenset(),
+        "allowed_chat_ids": frozenset(),
+        "admin_user_ids": frozenset({ADMIN}),
+        "rate_limit_per_minute": 20,
+        "webhook_url": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@contextmanager
+def running_bot(settings: Settings, engine: Engine) -> Iterator[None]:
+    """The real Application, polling the fake server from its own thread and event loop."""
+    application = build_application(settings, engine)
+    ready, failures = threading.Event(), []
+    loop_box: list[asyncio.AbstractEventLoop] = []
+    stop_box: list[asyncio.Event] = []
+
+    async def serve() -> None:
+        loop_box.append(asyncio.get_running_loop())
+        stop_box.append(asyncio.Event())
+        async with application:
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0, timeout=1)
+            ready.set()
+            await stop_box[0].wait()
+            await application.updater.stop()
+            await application.stop()
+
+    def main() -> None:
+        try:
+            asyncio.run(serve())
+        except BaseException as error:  # surfaced in the test thread below
+            failures.append(error)
+            ready.set()
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    assert ready.wait(15), "the bot did not start"
+    if failures:
+        raise failures[0]
+    try:
+        yield
+    finally:
+        loop_box[0].call_soon_threadsafe(stop_box[0].set)
+        thread.join(15)
+        assert not thread.is_alive(), "the bot did not stop"
+    if failures:
+        raise failures[0]
+
+
+def keyboard_data(api: FakeBotApi, chat_id: int) -> dict[str, str]:
+    """Button label -> callback data, from the last message with a keyboard in the chat."""
+    for call in reversed(api.calls_to("sendMessage", chat_id)):
+        markup = api.markup_of(call)
+        if markup:
+            return {b["text"]: b["callback_data"] for row in markup["inline_keyboard"] for b in row}
+    raise AssertionError("no keyboard was sent")
+
+
+def test_private_question_answers_in_bold_with_source(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        [reply] = api.wait_for_messages(ALICE, 1)
+    assert "<b>Mustafa Bali</b>" in reply
+    assert "this final battle could take hours or days" in reply
+    assert "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph 2" in reply
+    actions = api.calls_to("sendChatAction", ALICE)
+    assert actions and actions[0].params["action"] == "typing"
+    assert api.calls_to("sendMessage", ALICE)[0].params["parse_mode"] == "HTML"
+    assert set(keyboard_data(api, ALICE)) == {"More", "Context"}
+    assert api.calls_to("setMyCommands") == []  # the engine was given: no post_init load
+
+
+def test_more_and_context_buttons_and_forged_data(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        api.wait_for_messages(ALICE, 1)
+        buttons, answer_message = keyboard_data(api, ALICE), api.last_message_id(ALICE)
+
+        api.push_callback(buttons["More"], message_id=answer_message, chat_id=ALICE, user_id=ALICE)
+        more = api.wait_for_messages(ALICE, 2)[1]
+        api.push_callback(
+            buttons["Context"], message_id=answer_message, chat_id=ALICE, user_id=ALICE
+        )
+        context = api.wait_for_messages(ALICE, 3)[2]
+
+        # Someone else's answer id from another chat, forged data, unknown id: all expired.
+        api.push_callback(buttons["Context"], message_id=answer_message, chat_id=BOB, user_id=BOB)
+        for forged in ("context:../../etc", "more:AAAAAAAAAAA"):
+            api.push_callback(forged, message_id=answer_message, chat_id=ALICE, user_id=ALICE)
+        api.wait_for(lambda: len(api.calls_to("answerCallbackQuery")) >= 5, settle=0.3)
+    assert more.startswith("1. ") and "— " in more and "\n2. " in more
+    assert "<b>Mustafa Bali</b>, the spokesman" in context
+    assert context.endswith("paragraph 2")
+    answers = [c.params.get("text") for c in api.calls_to("answerCallbackQuery")]
+    assert answers[:2] == [None, None]
+    assert answers[2:] == ["This answer has expired. Please ask again."] * 3
+    assert api.sent_texts(BOB) == []
+    assert len(api.sent_texts(ALICE)) == 3  # nothing from the articles for forged data
+
+
+def test_declined_question_offers_the_closest_passage(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message("What is the capital of Australia?", chat_id=ALICE)
+        [reply] = api.wait_for_messages(ALICE, 1)
+    assert reply.startswith("I couldn't find that in the articles.")
+    assert "The closest passage, which may not answer it:" in reply
+    assert "<b>" not in reply and "\n— " in reply
+
+
+def test_group_answers_mentions_replies_and_ask_only(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        in_group: dict[str, Any] = {"chat_id": GROUP, "user_id": BOB, "chat_type": "group"}
+        api.push_message("who wants lunch? the final battle is over", **in_group)
+        api.push_message(f"@{BOT_USERNAME} {RAQQA_QUESTION}", **in_group)
+        api.wait_for_messages(GROUP, 1)
+        first_answer = api.last_message_id(GROUP)
+        api.push_message(
+            f"/ask@{BOT_USERNAME} How long did runner number 7 take?",
+            chat_id=GROUP, user_id=ALICE, chat_type="group",
+        )  # fmt: skip
+        api.wait_for_messages(GROUP, 2)
+        api.push_message(
+            "What is the capital of Australia?", chat_id=GROUP, user_id=ALICE,
+            chat_type="group", reply_to_message_id=first_answer,
+        )  # fmt: skip
+        replies = api.wait_for_messages(GROUP, 3, settle=0.5)
+    assert len(replies) == 3  # the chatter got nothing
+    assert "<b>Mustafa Bali</b>" in replies[0]
+    assert "157 minutes" in replies[1]
+    assert replies[2].startswith("I couldn't find that")
+    first_call = api.calls_to("sendMessage", GROUP)[0]
+    assert json.loads(first_call.params["reply_parameters"])["message_id"] > 0  # quotes
+
+
+def test_start_help_and_sources(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message("/start", chat_id=ALICE)
+        start = api.wait_for_messages(ALICE, 1)[0]
+        api.push_message("/help", chat_id=ALICE)
+        help_text = api.wait_for_messages(ALICE, 2)[1]
+        api.push_message("/sources", chat_id=ALICE)
+        sources = api.wait_for_messages(ALICE, 3)[2]
+        api.push_message("/help", chat_id=ADMIN)
+        admin_help = api.wait_for_messages(ADMIN, 1)[0]
+    assert "2 news articles (from 2017-10-15 to 2017-10-20)" in start
+    assert start.count("• ") == 3 and "?" in start
+    assert "/ask QUESTION" in help_text and "/reindex" not in help_text
+    assert "/reindex" in admin_help and "/stats" in admin_help
+    assert "• All Syrian IS fighters leave Raqa: monitor (2017-10-15)" in sources
+    escaped = "Harbour &amp; Marathon &lt;b&gt;Festival&lt;/b&gt; &lt;/i&gt; report (2017-10-20)"
+    assert escaped in sources
+    for text in (start, help_text, sources):
+        assert html_problem(text) is None
+
+
+def test_strangers_are_refused_once(api: FakeBotApi, engine: Engine) -> None:
+    settings = bot_settings(api, engine, allowed_user_ids=frozenset({ALICE}))
+    with running_bot(settings, engine):
+        api.push_message(RAQQA_QUESTION, chat_id=BOB)
+        api.push_message("/sources", chat_id=BOB)
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        api.wait_for_messages(ALICE, 1)
+        refused = api.wait_for_messages(BOB, 1, settle=0.5)
+    assert refused == ["Sorry, this bot is private."]
+    assert "Mustafa Bali" in api.sent_texts(ALICE)[0]
+
+
+def test_admin_commands_are_for_admins_only(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message("/stats", chat_id=BOB)
+        api.push_message("/reindex", chat_id=BOB)
+        refusals = api.wait_for_messages(BOB, 2, settle=0.3)
+        api.push_message("/stats", chat_id=ADMIN)
+        [stats] = api.wait_for_messages(ADMIN, 1)
+    assert refusals == ["Only the bot's admins can use this command."] * 2
+    assert "Index: 2 articles" in stats and "all-MiniLM-L6-v2" in stats
+    assert "Questions answered:" in stats and "Uptime:" in stats
+
+
+def test_rate_limit_says_slow_down_once(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine, rate_limit_per_minute=2), engine):
+        for _ in range(5):
+            api.push_message(RAQQA_QUESTION, chat_id=BOB)
+        replies = api.wait_for_messages(BOB, 3, settle=0.8)
+    assert len(replies) == 3
+    assert sum("Mustafa Bali" in reply for reply in replies) == 2
+    [slow] = [reply for reply in replies if reply.startswith("Slow down")]
+    assert "at most 2 questions a minute" in slow
+
+
+def test_long_context_is_split_under_the_limit(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message("How long did runner number 7 take to finish?", chat_id=ALICE)
+        [answer] = api.wait_for_messages(ALICE, 1)
+        buttons = keyboard_data(api, ALICE)
+        api.push_callback(
+            buttons["Context"], message_id=api.last_message_id(ALICE), chat_id=ALICE,
+            user_id=ALICE,
+        )  # fmt: skip
+        texts = api.wait_for_messages(ALICE, 3, settle=0.5)
+    assert answer.startswith("Runner number <b>7</b>") and "in 157 minutes" in answer
+    parts = texts[1:]
+    assert len(parts) >= 2
+    assert all(len(part) <= MAX_MESSAGE_CHARS and html_problem(part) is None for part in parts)
+    assert parts[0].rstrip().endswith("said.")  # cut between sentences
+    assert "Riverside &lt;Striders&gt;" in parts[0] and "Harbour &amp; Hills" in parts[0]
+    assert parts[-1].endswith("paragraph 1")
+
+
+def test_html_hostile_questions_are_safe(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        hostile = "<b>Who</i> said & the final battle could take hours or days?"
+        api.push_message(hostile, chat_id=ALICE)
+        api.push_message("/ask", chat_id=BOB)
+        api.push_message("/ask </b><script>&amp", chat_id=BOB)
+        [answer] = api.wait_for_messages(ALICE, 1)
+        replies = api.wait_for_messages(BOB, 2)
+    assert "Mustafa Bali" in answer and "<b>" in answer
+    assert replies[0].startswith("Ask me a question")
+    for text in api.sent_texts():
+        assert html_problem(text) is None
+    assert not [c for c in api.calls if c.method == "sendMessage" and "<script>" in str(c.params)]
+
+
+def test_token_never_reaches_the_logs(
+    api: FakeBotApi, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore", "telegram"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        api.wait_for_messages(ALICE, 1)
+    assert any("/bot[REDACTED]/sendMessage" in r.getMessage() for r in caplog.records)
+    secret = TOKEN.partition(":")[2]
+    assert secret not in caplog.text
+    assert all(secret not in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("token", [None, "", "not-a-token", "123456:short", "abc:" + "x" * 35])
+def test_bad_tokens_are_one_line_without_the_token(token: str | None) -> None:
+    settings = Settings(
+        _env_file=None, telegram_bot_token=SecretStr(token) if token is not None else None
+    )
+    with pytest.raises(SettingsError) as raised:
+        run_bot(settings)
+    message = str(raised.value)
+    assert message.startswith("TELEGRAM_BOT_TOKEN") and "\n" not in message
+    assert not token or token not in message
+
+
+def test_webhook_needs_https_and_a_secret() -> None:
+    base: dict[str, Any] = {"_env_file": None, "telegram_bot_token": SecretStr(TOKEN)}
+    with pytest.raises(SettingsError, match="WEBHOOK_SECRET is required"):
+        run_bot(Settings(**base, webhook_url="https://bot.example.org/hook"))
+    with pytest.raises(SettingsError, match="https://"):
+        run_bot(
+            Settings(
+                **base, webhook_url="http://bot.example.org/hook", webhook_secret=SecretStr("s")
+            )
+        )
+
+
+def test_reindex_while_questions_are_answered(
+    api: FakeBotApi, embedder: Embedder, tmp_path: Path
+) -> None:
+    own_engine = engine_over(make_seeds(tmp_path / "seeds"), tmp_path / "index", embedder)
+    (tmp_path / "seeds" / "extra.txt").write_text(
+        "Ferry strike ends\n\nPosted October 21, 2017\n\n"
+        "The ferry workers ended their strike on Friday after the port agreed to new rotas.\n",
+        encoding="utf-8",
+    )
+    with running_bot(bot_settings(api, own_engine), own_engine):
+        api.push_message("/reindex", chat_id=ADMIN)
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        api.push_message(RAQQA_QUESTION, chat_id=BOB)
+        api.wait_for_messages(ALICE, 1)
+        api.wait_for_messages(BOB, 1)
+        reindex = api.wait_for_messages(ADMIN, 2, timeout=30)
+        api.push_message("When did the ferry workers end their strike?", chat_id=ALICE)
+        after = api.wait_for_messages(ALICE, 2)[1]
+    assert reindex[0].startswith("Reindexing")
+    assert "1 added, 0 changed, 0 removed, 2 unchanged" in reindex[1]
+    assert "Now 3 articles" in reindex[1]
+    assert "Mustafa Bali" in api.sent_texts(ALICE)[0] and "Mustafa Bali" in api.sent_texts(BOB)[0]
+    assert "<b>Friday</b>" in after or "Friday" in after
+
+
+class BrokenEngine(Engine):
+    """The real engine whose ``ask`` fails, to reach the error handler for real."""
+
+    def ask(self, question: str, k: int = 10) -> Any:
+        raise RuntimeError(f"index exploded for {TOKEN}")
+
+
+def test_errors_are_logged_and_the_user_gets_a_short_apology(
+    api: FakeBotApi, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = BrokenEngine(engine.settings, engine.embedder, engine.store)
+    with running_bot(bot_settings(api, broken), broken):
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        [reply] = api.wait_for_messages(ALICE, 1)
+    assert reply == "Sorry, something went wrong on my side. Please try again in a moment."
+    [record] = [r for r in caplog.records if r.getMessage() == "error while handling an update"]
+    assert record.exc_text and "RuntimeError: index exploded for [REDACTED]" in record.exc_text
+    assert TOKEN.partition(":")[2] not in caplog.text
+
+
+def test_group_mention_needs_the_bot(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        in_group: dict[str, Any] = {"chat_id": GROUP, "user_id": BOB, "chat_type": "group"}
+        api.push_message(f"@someone_else {RAQQA_QUESTION}", **in_group)
+        api.push_message("/sources", **in_group)
+        replies = api.wait_for_messages(GROUP, 1, settle=0.5)
+    assert len(replies) == 1 and "articles indexed" in replies[0]
+    assert BOT_ID > 0
+
+
+def test_run_bot_fails_clearly_when_the_engine_cannot_load(
+    api: FakeBotApi, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "empty").mkdir()
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token=SecretStr(TOKEN),
+        telegram_base_url=api.base_url,
+        seeds_dir=tmp_path / "empty",
+        index_dir=tmp_path / "index",
+    )
+    with pytest.raises(NewsdeskError, match="no article found in"):
+        run_bot(settings)
+    assert [c.method for c in api.calls][:1] == ["getMe"]  # reached Telegram, then stopped
+    assert api.calls_to("getUpdates") == [] and api.calls_to("sendMessage") == []
+    assert TOKEN.partition(":")[2] not in caplog.text
