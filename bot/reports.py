@@ -30,6 +30,8 @@ def describe_build(report: BuildReport) -> str:
         f"{plural(report.sentences, 'sentence')} ({report.embedded} embedded), "
         f"{plural(report.passages, 'passage')}; {describe_dense(report.dense)}.",
     ]
+    if report.retrained:
+        lines.append(f"{report.retrained}.")
     if report.full_reason:
         lines.append(f"Everything was re-embedded: {report.full_reason}.")
     if report.skipped:

@@ -19,7 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from index.articles import ReadResult, read_articles
-from index.dense import DEFAULT_EXACT_LIMIT, DenseIndex, DenseParams, choose_params
+from index.dense import (
+    DEFAULT_EXACT_LIMIT,
+    DenseIndex,
+    DenseParams,
+    choose_params,
+    reuse_training,
+)
 from index.embedder import Embedder
 from index.errors import ArticleSkipped, NewsdeskError
 from index.lexical import LexicalIndex
@@ -77,6 +83,7 @@ class BuildReport:
     seconds: float = 0.0
     dense: DenseParams = field(default_factory=lambda: DenseParams("flat"))
     full_reason: str | None = None  # why everything was re-embedded, when it was
+    retrained: str | None = None  # why the IVF lists were trained again, when they were
     folder: Path | None = None
 
 
@@ -84,6 +91,29 @@ class BuildReport:
 class _Previous:
     manifest: Manifest
     vectors: np.ndarray
+    folder: Path
+
+
+def _dense_plan(
+    previous: _Previous | None, count: int, exact_limit: int, report: BuildReport
+) -> tuple[DenseParams, np.ndarray | None]:
+    """FAISS parameters for ``count`` vectors, keeping the previous IVF training when it fits.
+
+    Records in the report when an IVF index had outgrown its training and was retrained.
+    """
+    wanted = choose_params(count, exact_limit)
+    if previous is None:
+        return wanted, None
+    kept = reuse_training(previous.manifest.dense, wanted, count)
+    if kept is None:
+        if previous.manifest.dense.kind == "ivf" and wanted.kind == "ivf":
+            report.retrained = (
+                f"IVF retrained: trained on {previous.manifest.dense.trained_on} vectors, "
+                f"now {count}"
+            )
+        return wanted, None
+    old = DenseIndex.load(previous.folder / FAISS_FILE, previous.manifest.dense, mmap=False)
+    return kept, old.centroids()
 
 
 def build_index(
@@ -105,14 +135,16 @@ def build_index(
     vectors = _assemble_vectors(splits, previous, embedder, options, report)
     report.sentences = len(vectors)
     report.passages = sum(len(split.passages) for split in splits)
-    report.dense = choose_params(len(vectors), options.exact_limit)
+    report.dense, centroids = _dense_plan(previous, len(vectors), options.exact_limit, report)
 
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     builds = index_dir / BUILDS_FOLDER
     staging = builds / f".staging-{build_id}"
     staging.mkdir(parents=True)
     try:
-        _write_build(staging, splits, vectors, embedder, options, report, build_id, started)
+        _write_build(
+            staging, splits, vectors, centroids, embedder, options, report, build_id, started
+        )
         final = builds / build_id
         staging.rename(final)
     except BaseException:
@@ -139,7 +171,7 @@ def _load_previous(
         if (index_dir / CURRENT_LINK).exists():
             report.full_reason = f"the previous index cannot be reused: {error}"
         return None
-    return _Previous(manifest, vectors)
+    return _Previous(manifest, vectors, folder)
 
 
 def _assemble_vectors(
@@ -191,6 +223,7 @@ def _write_build(
     folder: Path,
     splits: list[SplitArticle],
     vectors: np.ndarray,
+    centroids: np.ndarray | None,
     embedder: Embedder,
     options: BuildOptions,
     report: BuildReport,
@@ -201,7 +234,7 @@ def _write_build(
     sentence_passages = write_metadata(folder / METADATA_FILE, splits)
     np.save(folder / SENTENCE_PASSAGES_FILE, np.asarray(sentence_passages, dtype=np.int32))
     np.save(folder / PASSAGE_SENTENCES_FILE, _passage_bounds(splits))
-    DenseIndex.build(vectors, report.dense).save(folder / FAISS_FILE)
+    DenseIndex.build(vectors, report.dense, centroids).save(folder / FAISS_FILE)
     # The title goes into each passage's BM25 text: questions name the story as well as the fact.
     passages = [
         f"{split.article.title}. {passage.text}" for split in splits for passage in split.passages

@@ -17,6 +17,9 @@ import numpy as np
 from index.errors import IndexCorruptError
 
 DEFAULT_EXACT_LIMIT = 100_000
+# An IVF index keeps its trained lists until it holds this many times the vectors it was trained
+# on; past that the lists are too coarse for the data and the build retrains them.
+RETRAIN_GROWTH = 2.0
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,14 @@ class DenseIndex:
         return int(self.index.ntotal)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, params: DenseParams) -> DenseIndex:
-        """Build over ``vectors`` (row ``i`` gets id ``i``)."""
+    def build(
+        cls, vectors: np.ndarray, params: DenseParams, centroids: np.ndarray | None = None
+    ) -> DenseIndex:
+        """Build over ``vectors`` (row ``i`` gets id ``i``).
+
+        For IVF, ``centroids`` from an earlier build skip training (an incremental build);
+        without them the lists are trained on a sample of ``vectors``.
+        """
         dimension = vectors.shape[1]
         if params.kind == "flat":
             index: faiss.Index = faiss.IndexFlatIP(dimension)
@@ -68,7 +77,11 @@ class DenseIndex:
             index = faiss.IndexIVFFlat(
                 quantizer, dimension, params.nlist, faiss.METRIC_INNER_PRODUCT
             )
-            index.train(_training_sample(vectors, params.nlist))
+            if centroids is not None:
+                quantizer.add(centroids)
+                index.is_trained = True
+            else:
+                index.train(_training_sample(vectors, params.nlist))
             index.nprobe = params.nprobe
         if len(vectors):
             index.add(vectors)
@@ -90,6 +103,13 @@ class DenseIndex:
             scores, ids = scores[:, :keep], ids[:, :keep]
         return scores, ids
 
+    def centroids(self) -> np.ndarray | None:
+        """The trained IVF list centroids, or None for an exact index."""
+        if self.params.kind != "ivf":
+            return None
+        quantizer = faiss.extract_index_ivf(self.index).quantizer
+        return np.ascontiguousarray(quantizer.reconstruct_n(0, quantizer.ntotal), dtype=np.float32)
+
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))
 
@@ -109,6 +129,20 @@ class DenseIndex:
         if params.kind == "ivf":
             faiss.extract_index_ivf(index).nprobe = params.nprobe
         return cls(index, params)
+
+
+def reuse_training(previous: DenseParams, wanted: DenseParams, count: int) -> DenseParams | None:
+    """The parameters to keep the previous IVF training with, or None to train afresh.
+
+    Training is kept while both builds are IVF and the index has not outgrown its training by
+    ``RETRAIN_GROWTH`` (nor shrunk below it, where fewer lists would fit better).
+    """
+    if previous.kind != "ivf" or wanted.kind != "ivf" or previous.trained_on <= 0:
+        return None
+    growth = count / previous.trained_on
+    if growth > RETRAIN_GROWTH or growth < 1 / RETRAIN_GROWTH:
+        return None
+    return previous
 
 
 def _training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:

@@ -1,0 +1,69 @@
+"""FAISS index choice, IVF recall and retraining on growth, memory-mapped loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from index.builder import BuildOptions, build_index
+from index.dense import DenseIndex, DenseParams, choose_params, reuse_training
+from index.embedder import Embedder
+
+
+def clustered_vectors(count: int, dimension: int = 32, clusters: int = 40) -> np.ndarray:
+    """Unit vectors around random centres, like topics in text embeddings (seeded)."""
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(clusters, dimension))
+    vectors = centres[rng.integers(0, clusters, count)] + 0.6 * rng.normal(size=(count, dimension))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32)
+
+
+def test_ivf_recall_against_exact() -> None:
+    vectors = clustered_vectors(20_000)
+    queries = clustered_vectors(200)[::-1].copy()
+    params = choose_params(len(vectors), exact_limit=1000)
+    assert params.kind == "ivf"
+    exact = DenseIndex.build(vectors, DenseParams("flat"))
+    approximate = DenseIndex.build(vectors, params)
+    _, truth = exact.search(queries, 10)
+    _, found = approximate.search(queries, 10)
+    recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
+    assert recall >= 0.95
+
+
+def test_memory_mapped_load_gives_the_same_results(tmp_path: Path) -> None:
+    vectors = clustered_vectors(3000)
+    for params in (DenseParams("flat"), choose_params(3000, exact_limit=100)):
+        built = DenseIndex.build(vectors, params)
+        built.save(tmp_path / f"{params.kind}.faiss")
+        loaded = DenseIndex.load(tmp_path / f"{params.kind}.faiss", params, mmap=True)
+        assert loaded.count == 3000
+        assert np.array_equal(built.search(vectors[:5], 7)[1], loaded.search(vectors[:5], 7)[1])
+
+
+def test_retraining_follows_growth() -> None:
+    trained = DenseParams("ivf", nlist=64, nprobe=8, trained_on=10_000)
+    wanted = choose_params(15_000, exact_limit=1000)
+    assert reuse_training(trained, wanted, 15_000) == trained
+    assert reuse_training(trained, choose_params(25_000, 1000), 25_000) is None
+    assert reuse_training(DenseParams("flat"), wanted, 15_000) is None
+
+
+def test_incremental_build_keeps_then_retrains_ivf(
+    seeds: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    index_dir, options = tmp_path / "index", BuildOptions(exact_limit=5)
+    first = build_index(seeds, index_dir, embedder, options)
+    assert first.dense.kind == "ivf" and first.dense.trained_on == 16
+
+    (seeds / "small.txt").write_text("Harbour news\n\nThe harbour opened. Ships arrived.\n")
+    grown = build_index(seeds, index_dir, embedder, options)
+    assert grown.dense.trained_on == 16 and grown.retrained is None
+
+    body = " ".join(f"Ship number {i} arrived at the harbour." for i in range(30))
+    (seeds / "big.txt").write_text(f"Busy harbour\n\n{body}\n")
+    retrained = build_index(seeds, index_dir, embedder, options)
+    assert retrained.dense.trained_on == retrained.sentences == 48
+    assert retrained.retrained == "IVF retrained: trained on 16 vectors, now 48"
