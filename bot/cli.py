@@ -187,6 +187,26 @@ def bench_squad(
         click.echo(json.dumps(figures))
 
 
+@bench_group.command("scale")
+@click.option(
+    "--sentences",
+    "counts",
+    type=int,
+    multiple=True,
+    default=[100_000],
+    show_default=True,
+    help="Corpus size; repeat for several (e.g. --sentences 100000 --sentences 1000000).",
+)
+@click.pass_context
+def bench_scale(ctx: click.Context, counts: tuple[int, ...]) -> None:
+    """Build, load and search synthetic indexes of N sentences (query encoding excluded)."""
+    from bot.bench.scale import format_scale_bench, run_scale_bench
+
+    settings = load_settings(ctx)
+    for count in counts:
+        click.echo(format_scale_bench(run_scale_bench(count, settings.faiss_exact_limit)))
+
+
 @bench_group.command("build")
 @click.argument("squad", type=click.Path(path_type=Path), default=str(DEFAULT_SQUAD))
 @click.pass_context

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     faiss_exact_limit: int = Field(
         DEFAULT_EXACT_LIMIT, ge=0, description="Above this many sentences FAISS uses IVF."
     )
+    faiss_nlist: int = Field(0, ge=0, description="IVF lists; 0 sizes them by the count.")
+    faiss_nprobe: int = Field(0, ge=0, description="IVF lists probed; 0 is nlist / 32.")
     passage_max_words: int = Field(180, ge=20, le=2000)
     sentence_max_chars: int = Field(1000, ge=100, le=100_000)
     log_level: str = Field("WARNING", pattern="(?i)^(debug|info|warning|error|critical)$")
@@ -75,6 +77,8 @@ class Settings(BaseSettings):
         return BuildOptions(
             chunking=self.chunking,
             exact_limit=self.faiss_exact_limit,
+            ivf_nlist=self.faiss_nlist,
+            ivf_nprobe=self.faiss_nprobe,
             batch_size=self.embedding_batch_size,
             show_progress=show_progress,
             full=full,

@@ -63,6 +63,8 @@ class BuildOptions:
 
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     exact_limit: int = DEFAULT_EXACT_LIMIT
+    ivf_nlist: int = 0  # 0: sized by the count
+    ivf_nprobe: int = 0  # 0: sized by nlist
     batch_size: int = 64
     show_progress: bool = False
     full: bool = False
@@ -95,13 +97,13 @@ class _Previous:
 
 
 def _dense_plan(
-    previous: _Previous | None, count: int, exact_limit: int, report: BuildReport
+    previous: _Previous | None, count: int, options: BuildOptions, report: BuildReport
 ) -> tuple[DenseParams, np.ndarray | None]:
     """FAISS parameters for ``count`` vectors, keeping the previous IVF training when it fits.
 
     Records in the report when an IVF index had outgrown its training and was retrained.
     """
-    wanted = choose_params(count, exact_limit)
+    wanted = choose_params(count, options.exact_limit, options.ivf_nlist, options.ivf_nprobe)
     if previous is None:
         return wanted, None
     kept = reuse_training(previous.manifest.dense, wanted, count)
@@ -135,7 +137,7 @@ def build_index(
     vectors = _assemble_vectors(splits, previous, embedder, options, report)
     report.sentences = len(vectors)
     report.passages = sum(len(split.passages) for split in splits)
-    report.dense, centroids = _dense_plan(previous, len(vectors), options.exact_limit, report)
+    report.dense, centroids = _dense_plan(previous, len(vectors), options, report)
 
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     builds = index_dir / BUILDS_FOLDER

@@ -1,0 +1,204 @@
+"""``newsdesk bench scale``: the index at 100k to millions of sentences, on one machine.
+
+The corpus is synthetic but goes through the real build: generated articles (Zipf-distributed
+words, so BM25 sees a realistic vocabulary) are written as JSON Lines seeds and built by
+``build_index``; only the embedder is replaced by a seeded generator of clustered unit vectors,
+because encoding a million sentences on two CPU cores would take hours. Searches exclude the
+query encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.bench.squad import _percentile
+from index.builder import BuildOptions, build_index
+from index.dense import DEFAULT_EXACT_LIMIT, DenseIndex, DenseParams
+from index.embedder import Embedder, ModelInfo
+from index.passages import ChunkingSettings
+from index.search import Searcher
+from index.store import open_index
+
+DIMENSION = 384
+TOPICS = 200  # broad subjects...
+SUBTOPICS = 50  # ...each split into stories: neighbours spread over several IVF lists
+CLUSTERS = TOPICS * SUBTOPICS
+SENTENCES_PER_PARAGRAPH = 5
+PARAGRAPHS_PER_ARTICLE = 10
+VOCABULARY = 50_000
+QUERIES = 1000
+
+
+class ClusteredEmbedder(Embedder):
+    """Unit vectors around seeded story centres grouped in topics; a sentence's vector depends
+    on its text only."""
+
+    def __init__(self) -> None:
+        info = ModelInfo("synthetic-clustered", DIMENSION, "synthetic", 256)
+        super().__init__(model=None, info=info)  # type: ignore[arg-type]
+        rng = np.random.default_rng(0)
+        topics = rng.normal(size=(TOPICS, DIMENSION))
+        self.centres = np.repeat(topics, SUBTOPICS, axis=0) + 0.8 * rng.normal(
+            size=(CLUSTERS, DIMENSION)
+        )
+
+    def embed(
+        self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        seeds = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest()) for t in texts]
+        clusters = np.array([seed % CLUSTERS for seed in seeds])
+        noise = np.random.default_rng(len(texts)).normal(size=(len(texts), DIMENSION))
+        vectors = self.centres[clusters] + 0.9 * noise
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors.astype(np.float32)
+
+    def queries(self, count: int) -> np.ndarray:
+        rng = np.random.default_rng(42)
+        vectors = self.centres[rng.integers(0, CLUSTERS, count)]
+        vectors = vectors + 0.9 * rng.normal(size=vectors.shape)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors.astype(np.float32)
+
+
+def write_synthetic_seeds(folder: Path, sentences: int) -> None:
+    """Articles of 10 paragraphs of 5 sentences, words drawn from a Zipf law, in JSONL files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    words = np.array([f"w{number}" for number in range(VOCABULARY)])
+    per_article = SENTENCES_PER_PARAGRAPH * PARAGRAPHS_PER_ARTICLE
+    articles = max(1, sentences // per_article)
+    lengths = rng.integers(8, 20, size=articles * per_article)
+    picks = np.minimum(rng.zipf(1.3, size=int(lengths.sum())), VOCABULARY) - 1
+    position = sentence = 0
+    lines: list[str] = []
+    for article in range(articles):
+        paragraphs = []
+        for _ in range(PARAGRAPHS_PER_ARTICLE):
+            texts = []
+            for _ in range(SENTENCES_PER_PARAGRAPH):
+                length = int(lengths[sentence])
+                texts.append(
+                    " ".join(words[picks[position : position + length]]).capitalize() + "."
+                )
+                position += length
+                sentence += 1
+            paragraphs.append(" ".join(texts))
+        lines.append(json.dumps({"title": f"Story {article}", "text": "\n\n".join(paragraphs)}))
+        if len(lines) == 1000 or article == articles - 1:
+            (folder / f"part-{article // 1000:05d}.jsonl").write_text("\n".join(lines) + "\n")
+            lines = []
+
+
+def _timed(calls: list[Any]) -> list[float]:
+    times = []
+    for call in calls:
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def run_scale_bench(count: int, exact_limit: int = DEFAULT_EXACT_LIMIT) -> dict[str, Any]:
+    embedder = ClusteredEmbedder()
+    chunking = ChunkingSettings()
+    with tempfile.TemporaryDirectory(prefix="newsdesk-scale-") as scratch:
+        seeds, index_dir = Path(scratch) / "seeds", Path(scratch) / "index"
+        write_synthetic_seeds(seeds, count)
+        report = build_index(
+            seeds, index_dir, embedder, BuildOptions(chunking=chunking, exact_limit=exact_limit)
+        )
+        folder = report.folder
+        assert folder is not None
+        disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+        rss_before = _rss_mb()
+        started = time.perf_counter()
+        store = open_index(
+            index_dir, model_name=embedder.info.name, chunking=chunking, model=embedder.info
+        )
+        load_seconds = time.perf_counter() - started
+        rss_after = _rss_mb()
+
+        searcher = Searcher(store, embedder)
+        queries = embedder.queries(QUERIES)
+        dense = _timed([lambda q=q: store.dense.search(q[None], 10) for q in queries[:300]])
+        words = [f"w{i} w{i * 7 % 500} w{i % 50}" for i in range(300)]
+        lexical = _timed([lambda w=w: store.lexical.scores(w) for w in words])
+        hybrid = _timed(
+            [
+                lambda w=w, q=q: searcher.search_vector(w, q[None], 10)
+                for w, q in zip(words, queries, strict=False)
+            ]
+        )
+        exact = DenseIndex.build(np.asarray(store.vectors), DenseParams("flat"))
+        _, truth = exact.search(queries, 10)
+        _, found = store.dense.search(queries, 10)
+        recall = float(
+            np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
+        )
+        store.close()
+    return {
+        "sentences": report.sentences,
+        "passages": report.passages,
+        "build_seconds": round(report.seconds, 1),
+        "index": report.dense.to_dict(),
+        "disk_bytes_per_sentence": round(disk / report.sentences, 1),
+        "load_seconds": round(load_seconds, 3),
+        "rss_after_load_mb": round(rss_after, 1),
+        "rss_added_by_load_mb": round(rss_after - rss_before, 1),
+        "dense_p50_ms": _ms(statistics.median(dense)),
+        "dense_p95_ms": _ms(_percentile(dense, 95)),
+        "bm25_p50_ms": _ms(statistics.median(lexical)),
+        "bm25_p95_ms": _ms(_percentile(lexical, 95)),
+        "hybrid_p50_ms": _ms(statistics.median(hybrid)),
+        "hybrid_p95_ms": _ms(_percentile(hybrid, 95)),
+        "dense_recall@10": round(recall, 4),
+    }
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def _rss_mb() -> float:
+    """Current resident memory (Linux /proc), not the peak."""
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def format_scale_bench(figures: dict[str, Any]) -> str:
+    index = figures["index"]
+    kind = (
+        "exact"
+        if index["kind"] == "flat"
+        else (
+            f"IVF nlist={index['nlist']} nprobe={index['nprobe']} trained_on={index['trained_on']}"
+        )
+    )
+    build = f"build {figures['build_seconds']} s"
+    disk = f"{figures['disk_bytes_per_sentence']} bytes/sentence on disk"
+    load = f"load {figures['load_seconds']} s (target <= 3)"
+    memory = f"resident after load {figures['rss_after_load_mb']} MB (target <= 2500)"
+    dense = f"dense p50/p95 {figures['dense_p50_ms']}/{figures['dense_p95_ms']} ms (target <= 5)"
+    bm25 = f"BM25 {figures['bm25_p50_ms']}/{figures['bm25_p95_ms']} ms"
+    hybrid = f"hybrid {figures['hybrid_p50_ms']}/{figures['hybrid_p95_ms']} ms (target <= 25)"
+    recall = f"dense recall@10 against exact {figures['dense_recall@10']} (target >= 0.95)"
+    return "\n".join(
+        [
+            f"{figures['sentences']} sentences, {figures['passages']} passages: {kind}",
+            f"  {build}, {disk}, {load}, {memory}",
+            f"  {dense}, {bm25}, {hybrid}",
+            f"  {recall}",
+            json.dumps(figures),
+        ]
+    )
