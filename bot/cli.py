@@ -197,14 +197,20 @@ def bench_squad(
     show_default=True,
     help="Corpus size; repeat for several (e.g. --sentences 100000 --sentences 1000000).",
 )
+@click.option(
+    "--vectors",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="A .npy of real sentence vectors to scatter copies around (e.g. a build's vectors.npy).",
+)
 @click.pass_context
-def bench_scale(ctx: click.Context, counts: tuple[int, ...]) -> None:
+def bench_scale(ctx: click.Context, counts: tuple[int, ...], vectors: Path | None) -> None:
     """Build, load and search synthetic indexes of N sentences (query encoding excluded)."""
     from bot.bench.scale import format_scale_bench, run_scale_bench
 
     settings = load_settings(ctx)
     for count in counts:
-        click.echo(format_scale_bench(run_scale_bench(count, settings.faiss_exact_limit)))
+        figures = run_scale_bench(count, settings.faiss_exact_limit, vectors)
+        click.echo(format_scale_bench(figures))
 
 
 @bench_group.command("build")
