@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         DEFAULT_EXACT_LIMIT, ge=0, description="Above this many sentences FAISS uses IVF."
     )
     faiss_nlist: int = Field(0, ge=0, description="IVF lists; 0 sizes them by the count.")
-    faiss_nprobe: int = Field(0, ge=0, description="IVF lists probed; 0 is nlist / 32.")
+    faiss_nprobe: int = Field(0, ge=0, description="IVF lists probed; 0 is nlist / 64.")
     passage_max_words: int = Field(180, ge=20, le=2000)
     sentence_max_chars: int = Field(1000, ge=100, le=100_000)
     log_level: str = Field("WARNING", pattern="(?i)^(debug|info|warning|error|critical)$")

@@ -40,7 +40,7 @@ def choose_params(count: int, exact_limit: int, nlist: int = 0, nprobe: int = 0)
     """Exact search up to ``exact_limit`` vectors; above it IVF sized by the count.
 
     ``nlist`` is sqrt(n) (so a probe scans lists of about sqrt(n) vectors) and ``nprobe``
-    scans 1/32 of them (at least 8), unless given (non-zero). Training uses 64 points a list,
+    scans 1/64 of them (at least 8), unless given (non-zero). Training uses 64 points a list,
     which keeps k-means to seconds at a million vectors on two cores (``bench scale``
     measures recall against exact).
     """
@@ -49,7 +49,7 @@ def choose_params(count: int, exact_limit: int, nlist: int = 0, nprobe: int = 0)
     nlist = nlist or max(16, min(65_536, int(math.sqrt(count))))
     # k-means wants ~39 training points per centroid; fewer lists than that warn and degrade.
     nlist = min(nlist, max(1, count // 39))
-    nprobe = min(nprobe or max(8, nlist // 32), nlist)
+    nprobe = min(nprobe or max(8, nlist // 64), nlist)
     return DenseParams("ivf", nlist=nlist, nprobe=nprobe, trained_on=count)
 
 
