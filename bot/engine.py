@@ -15,12 +15,12 @@ from bot.answer import Answer, build_answer
 from bot.config import Settings
 from bot.runtime import build_from_settings, embedder_from_settings
 from index.builder import BuildReport
-from index.embedder import Embedder
-from index.errors import IndexMissingError
-from index.manifest import check_compatible, read_manifest
+from index.embedder import Embedder, ModelInfo
+from index.errors import IndexMismatchError, IndexMissingError
+from index.manifest import check_compatible
 from index.metadata import ArticleRecord
 from index.search import Searcher
-from index.store import IndexStore, current_build, open_index
+from index.store import IndexStore, open_index
 
 
 @dataclass(frozen=True)
@@ -56,30 +56,38 @@ class Engine:
     ) -> Engine:
         """Load the model and the index; with ``build_missing``, build the index first if absent.
 
-        The manifest's model name is checked before the (slow) model load, so a mismatch fails
-        fast; the model's fingerprint is checked after it.
+        The index is opened and checked (manifest, model name, file sizes, counts) before the
+        slow model load, so a damaged or mismatched index fails fast; the model's fingerprint
+        is checked after it. A damaged index raises and is never rebuilt or answered from here.
         """
+        store: IndexStore | None
         try:
-            check_compatible(
-                read_manifest(current_build(settings.index_dir)),
-                None,
-                settings.embedding_model,
-                settings.chunking,
-            )
-            missing = False
+            store = _open(settings, None)
         except IndexMissingError:
             if not build_missing:
                 raise
-            missing = True
+            store = None
         embedder = embedder_from_settings(settings)
-        if missing:
+        if store is None:
             if on_build is not None:
                 on_build(
                     f"No index in {settings.index_dir} yet: building it from "
                     f"{settings.seeds_dir} first."
                 )
             build_from_settings(settings, embedder=embedder)
-        return cls(settings, embedder, _open(settings, embedder))
+            return cls(settings, embedder, _open(settings, embedder.info))
+        try:
+            check_compatible(
+                store.manifest,
+                embedder.info,
+                settings.embedding_model,
+                settings.chunking,
+                folder=store.folder,
+            )
+        except IndexMismatchError:
+            store.close()
+            raise
+        return cls(settings, embedder, store)
 
     @property
     def store(self) -> IndexStore:
@@ -100,7 +108,7 @@ class Engine:
         """Rebuild from the seeds and swap the new index in; questions go on meanwhile."""
         with self._build_lock:
             report = build_from_settings(self.settings, full=full, embedder=self.embedder)
-            self._searcher = Searcher(_open(self.settings, self.embedder), self.embedder)
+            self._searcher = Searcher(_open(self.settings, self.embedder.info), self.embedder)
         return report
 
     def stats(self) -> EngineStats:
@@ -116,10 +124,11 @@ class Engine:
         )
 
 
-def _open(settings: Settings, embedder: Embedder) -> IndexStore:
+def _open(settings: Settings, model: ModelInfo | None) -> IndexStore:
+    """The live index; with ``model`` None, everything but the model's fingerprint is checked."""
     return open_index(
         settings.index_dir,
         model_name=settings.embedding_model,
         chunking=settings.chunking,
-        model=embedder.info,
+        model=model,
     )

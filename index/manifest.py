@@ -20,6 +20,7 @@ from index.passages import ChunkingSettings
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 REBUILD_HINT = "rebuild it with: newsdesk index build --full"
+COUNT_NAMES = ("articles", "paragraphs", "passages", "sentences")
 
 
 @dataclass(frozen=True)
@@ -86,36 +87,54 @@ def read_manifest(folder: Path) -> Manifest:
         ) from None
     if manifest.format != FORMAT_VERSION:
         raise IndexMismatchError(
-            f"index in {folder} has format {manifest.format}, this Newsdesk reads "
+            f"index manifest {path} has format {manifest.format}, this Newsdesk reads "
             f"format {FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    # A hand-edited manifest must fail here, not later as a KeyError deep in a load.
+    missing = [name for name in COUNT_NAMES if name not in manifest.counts]
+    if missing or any(count < 0 for count in manifest.counts.values()):
+        raise IndexCorruptError(
+            f"index manifest {path} has bad counts {manifest.counts}; {REBUILD_HINT}"
+        )
+    if len(manifest.articles) != manifest.counts["articles"]:
+        raise IndexCorruptError(
+            f"index manifest {path} lists {len(manifest.articles)} articles but counts "
+            f"{manifest.counts['articles']}; {REBUILD_HINT}"
         )
     return manifest
 
 
 def check_compatible(
-    manifest: Manifest, model: ModelInfo | None, model_name: str, chunking: ChunkingSettings
+    manifest: Manifest,
+    model: ModelInfo | None,
+    model_name: str,
+    chunking: ChunkingSettings,
+    *,
+    folder: Path | None = None,
 ) -> None:
     """Raise ``IndexMismatchError`` unless the index matches the model and chunking in use.
 
-    ``model`` may be None before the model is loaded: then only its name is compared.
+    ``model`` may be None before the model is loaded: then only its name is compared. With the
+    build ``folder``, the message names its manifest, so a person knows which file says so.
     """
+    index = f"index {folder / MANIFEST_NAME}" if folder is not None else "index"
     built = manifest.model
     if built.name != model_name:
         raise IndexMismatchError(
-            f"index was built with model '{built.name}' but EMBEDDING_MODEL is '{model_name}'; "
-            + REBUILD_HINT
+            f"{index} was built with model '{built.name}' but EMBEDDING_MODEL is "
+            f"'{model_name}'; {REBUILD_HINT}"
         )
     if model is not None and (built.fingerprint, built.dimension) != (
         model.fingerprint,
         model.dimension,
     ):
         raise IndexMismatchError(
-            f"index was built with other files of model '{built.name}' "
+            f"{index} was built with other files of model '{built.name}' "
             f"(fingerprint {built.fingerprint}, now {model.fingerprint}); {REBUILD_HINT}"
         )
     if manifest.chunking != chunking:
         raise IndexMismatchError(
-            f"index was built with other chunking settings ({asdict(manifest.chunking)}); "
+            f"{index} was built with other chunking settings ({asdict(manifest.chunking)}); "
             + REBUILD_HINT
         )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from index.articles import Article
 from index.errors import IndexCorruptError
+from index.manifest import REBUILD_HINT
 from index.passages import SplitArticle
 
 _SCHEMA = """
@@ -127,20 +128,36 @@ class Metadata:
     """Read-only access to a build's records, safe to share between threads."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         if not path.is_file():
-            raise IndexCorruptError(f"index metadata {path} is missing")
+            raise IndexCorruptError(f"index file {path} is missing; {REBUILD_HINT}")
         try:
             self._connection = sqlite3.connect(
                 f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
             )
             self._connection.execute("SELECT count(*) FROM sentences").fetchone()
         except sqlite3.DatabaseError as error:
-            raise IndexCorruptError(f"index metadata {path} is unreadable ({error})") from None
+            raise IndexCorruptError(
+                f"index file {path} is unreadable ({error}); {REBUILD_HINT}"
+            ) from None
         self._lock = threading.Lock()
         self._articles: dict[int, ArticleRecord] = {}
 
     def close(self) -> None:
         self._connection.close()
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table, keyed like the manifest's counts, to catch a swapped or edited file."""
+        try:
+            with self._lock:
+                return {
+                    table: self._connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    for table in ("articles", "passages", "sentences")
+                }
+        except sqlite3.DatabaseError as error:
+            raise IndexCorruptError(
+                f"index file {self.path} is unreadable ({error}); {REBUILD_HINT}"
+            ) from None
 
     def article(self, article_id: int) -> ArticleRecord:
         cached = self._articles.get(article_id)
@@ -212,12 +229,12 @@ class Metadata:
             found[row[3]][1].append(SentenceRecord(row[0], self.article(row[1]), *row[2:]))
         missing = [key for key in keys if key not in found]
         if missing:
-            raise IndexCorruptError(f"index metadata has no passage {missing[0]}; it is damaged")
+            raise IndexCorruptError(f"index metadata has no passage {missing[0]}; {REBUILD_HINT}")
         return found
 
     def _one(self, query: str, key: int) -> tuple[Any, ...]:
         with self._lock:
             row = self._connection.execute(query, (int(key),)).fetchone()
         if row is None:
-            raise IndexCorruptError(f"index metadata has no row {key}; it is damaged")
+            raise IndexCorruptError(f"index metadata has no row {key}; {REBUILD_HINT}")
         return tuple(row)

@@ -21,7 +21,13 @@ from index.dense import DenseIndex
 from index.embedder import ModelInfo
 from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from index.lexical import LexicalIndex
-from index.manifest import REBUILD_HINT, Manifest, check_compatible, read_manifest
+from index.manifest import (
+    MANIFEST_NAME,
+    REBUILD_HINT,
+    Manifest,
+    check_compatible,
+    read_manifest,
+)
 from index.metadata import Metadata
 from index.passages import ChunkingSettings
 
@@ -33,6 +39,14 @@ SENTENCE_PASSAGES_FILE = "sentence_passages.npy"
 PASSAGE_SENTENCES_FILE = "passage_sentences.npy"
 METADATA_FILE = "meta.sqlite"
 BM25_FOLDER = "bm25"
+# Files every build has; a manifest that does not list one cannot vouch for its size.
+REQUIRED_FILES = (
+    FAISS_FILE,
+    VECTORS_FILE,
+    SENTENCE_PASSAGES_FILE,
+    PASSAGE_SENTENCES_FILE,
+    METADATA_FILE,
+)
 
 
 def current_build(index_dir: Path) -> Path:
@@ -90,27 +104,53 @@ def open_index(
     """
     folder = current_build(index_dir)
     manifest = read_manifest(folder)
-    check_compatible(manifest, model, model_name, chunking)
+    check_compatible(manifest, model, model_name, chunking, folder=folder)
     verify_files(folder, manifest)
     counts = manifest.counts
     vectors = _load_array(folder / VECTORS_FILE, (counts["sentences"], manifest.model.dimension))
     sentence_passages = _load_array(folder / SENTENCE_PASSAGES_FILE, (counts["sentences"],))
     passage_sentences = _load_array(folder / PASSAGE_SENTENCES_FILE, (counts["passages"], 2))
-    dense = DenseIndex.load(folder / FAISS_FILE, manifest.dense)
-    if dense.count != counts["sentences"]:
+    try:
+        dense = DenseIndex.load(folder / FAISS_FILE, manifest.dense)
+    except IndexCorruptError:  # FAISS's own message is a C++ assertion, no use to a person
         raise IndexCorruptError(
-            f"{folder / FAISS_FILE} holds {dense.count} vectors, the manifest says "
-            f"{counts['sentences']}; {REBUILD_HINT}"
-        )
-    lexical = LexicalIndex.load(folder / BM25_FOLDER, counts["passages"])
+            f"index file {folder / FAISS_FILE} is unreadable by FAISS; {REBUILD_HINT}"
+        ) from None
+    _check_count(folder / FAISS_FILE, dense.count, counts["sentences"], "vectors")
+    try:
+        lexical = LexicalIndex.load(folder / BM25_FOLDER, counts["passages"])
+    except IndexCorruptError as error:
+        raise IndexCorruptError(f"{error}; {REBUILD_HINT}") from None
+    bm25_documents = int(lexical.retriever.scores.get("num_docs", -1))
+    _check_count(folder / BM25_FOLDER, bm25_documents, counts["passages"], "passages")
     metadata = Metadata(folder / METADATA_FILE)
+    try:
+        for table, rows in metadata.row_counts().items():
+            _check_count(folder / METADATA_FILE, rows, counts[table], table)
+    except IndexCorruptError:
+        metadata.close()
+        raise
     return IndexStore(
         folder, manifest, dense, lexical, vectors, sentence_passages, passage_sentences, metadata
     )
 
 
+def _check_count(path: Path, found: int, expected: int, what: str) -> None:
+    """An index file holds as many records as the manifest counts, or the two disagree."""
+    if found != expected:
+        raise IndexCorruptError(
+            f"index file {path} holds {found} {what}, its {MANIFEST_NAME} says {expected}; "
+            + REBUILD_HINT
+        )
+
+
 def verify_files(folder: Path, manifest: Manifest) -> None:
     """Every file the manifest lists is there with the size it had when written."""
+    unlisted = [name for name in REQUIRED_FILES if name not in manifest.files]
+    if unlisted:
+        raise IndexCorruptError(
+            f"index manifest {folder / MANIFEST_NAME} does not list {unlisted[0]}; {REBUILD_HINT}"
+        )
     for name, size in manifest.files.items():
         path = folder / name
         if not path.is_file():
