@@ -17,7 +17,6 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -32,6 +31,7 @@ from bot.engine import Engine
 from bot.runtime import configure_logging
 from bot.telegram import handlers
 from bot.telegram.redact import install_redaction, token_secrets
+from bot.telegram.sending import RetryingRateLimiter
 from bot.telegram.state import DESK_KEY, Desk, NewsApplication, NewsContext, desk_of
 from index.errors import NewsdeskError
 
@@ -43,6 +43,7 @@ TOKEN_PATTERN = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,128}$")
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 CONCURRENT_UPDATES = 16  # enough to keep slow questions from holding up other chats
 RATE_LIMIT_RETRIES = 3  # retries after Telegram answers 429 "Too Many Requests"
+SEND_TIMEOUT_SECONDS = 5.0  # PTB's own default wait for the Bot API's answer to a request
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 BOT_COMMANDS = [
@@ -110,11 +111,17 @@ def _file_url(base_url: str) -> str:
     return root + "file/bot"
 
 
-def build_application(settings: Settings, engine: Engine | None = None) -> NewsApplication:
+def build_application(
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    send_timeout: float = SEND_TIMEOUT_SECONDS,
+) -> NewsApplication:
     """The configured ``Application``; with no ``engine`` it is loaded in ``post_init``.
 
-    Raises ``SettingsError`` for a missing or malformed token. Installs the log filter that
-    redacts the token before anything can log it.
+    ``send_timeout`` is how long a request (not the long poll) waits for the Bot API before it
+    counts as failed and is retried. Raises ``SettingsError`` for a missing or malformed token.
+    Installs the log filter that redacts the token before anything can log it.
     """
     token = bot_token(settings)
     secrets = token_secrets(token)
@@ -134,7 +141,8 @@ def build_application(settings: Settings, engine: Engine | None = None) -> NewsA
             )
         )
         .concurrent_updates(CONCURRENT_UPDATES)
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .read_timeout(send_timeout)
+        .rate_limiter(RetryingRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .post_init(_post_init)
         .build()
     )

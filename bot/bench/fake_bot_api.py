@@ -1,0 +1,457 @@
+"""A small fake Telegram Bot API on 127.0.0.1, so the real bot can be tested with no network.
+
+It answers the methods python-telegram-bot calls, the way Telegram documents them
+(``{"ok": true, "result": ...}``), records every call for the test to read, and serves updates
+the test pushes through ``getUpdates`` long polling. ``sendMessage`` checks what Telegram checks:
+the 4,096-character limit and well-formed HTML, answering 400 otherwise, as Telegram would.
+
+``fail_next`` makes it misbehave the way the real one sometimes does: 429 with ``retry_after``,
+502, or a request that hangs past the client's timeout. A faulted request is never delivered;
+it is kept in ``faulted``, apart from ``calls``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+from telegram.ext import Application
+
+BOT_ID = 777000111
+BOT_USERNAME = "newsdesk_test_bot"
+MAX_MESSAGE_CHARS = 4096
+LONG_POLL_CAP_SECONDS = 0.5  # answer empty polls quickly so the bot stops fast
+
+_ALLOWED_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span",
+    "tg-spoiler", "tg-emoji", "blockquote",
+}  # fmt: skip
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)>")
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9A-Fa-f]+);")
+
+
+def html_problem(text: str) -> str | None:
+    """Why Telegram would reject ``text`` in HTML parse mode, or None if it would accept it."""
+    stack: list[str] = []
+    plain, position = [], 0
+    for match in _TAG.finditer(text):
+        plain.append(text[position : match.start()])
+        position = match.end()
+        closing, name = match.group(1) == "/", match.group(2).lower()
+        if name not in _ALLOWED_TAGS:
+            return f'unsupported start tag "{name}"'
+        if not closing:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            return f'unexpected end tag "{name}"'
+    plain.append(text[position:])
+    rest = _ENTITY.sub("", "".join(plain))
+    if stack:
+        return f'unclosed tag "{stack[-1]}"'
+    if "<" in rest or ">" in rest:
+        return "unescaped < or >"
+    if "&" in rest:
+        return "unescaped &"
+    return None
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    method: str
+    params: dict[str, str]
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it arrived
+
+
+class Fault(Enum):
+    """How the fake answers a request it was told to fail."""
+
+    RATE_LIMIT = "429"  # Too Many Requests, with parameters.retry_after
+    BAD_GATEWAY = "502"
+    HANG = "hang"  # no answer until long after the client gave up
+
+
+@dataclass(frozen=True)
+class _PlannedFault:
+    fault: Fault
+    retry_after: int
+    hang_seconds: float
+
+
+@dataclass
+class _State:
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[ApiCall] = field(default_factory=list)
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    faults: dict[str, deque[_PlannedFault]] = field(default_factory=dict)
+    faulted: list[tuple[Fault, ApiCall]] = field(default_factory=list)
+
+
+class FakeBotApi:
+    """The fake server; use as a context manager, then read ``base_url`` and ``calls``."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self._state = _State()
+        self._changed = threading.Condition()
+        self._closing = threading.Event()  # releases hanging requests when the server stops
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def __enter__(self) -> FakeBotApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closing.set()
+        with self._changed:
+            self._changed.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    # --- what the test does -------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        count: int,
+        fault: Fault,
+        *,
+        retry_after: int = 1,
+        hang_seconds: float = 5.0,
+    ) -> None:
+        """Answer the next ``count`` calls of ``method`` with ``fault`` instead of serving them."""
+        planned = _PlannedFault(fault, retry_after, hang_seconds)
+        with self._changed:
+            self._state.faults.setdefault(method, deque()).extend([planned] * count)
+
+    @property
+    def faulted(self) -> list[tuple[Fault, ApiCall]]:
+        """The requests answered with a fault (never delivered), in order."""
+        with self._changed:
+            return list(self._state.faulted)
+
+    @property
+    def calls(self) -> list[ApiCall]:
+        with self._changed:
+            return list(self._state.calls)
+
+    def calls_to(self, method: str, chat_id: int | None = None) -> list[ApiCall]:
+        return [
+            call
+            for call in self.calls
+            if call.method == method
+            and (chat_id is None or call.params.get("chat_id") == str(chat_id))
+        ]
+
+    def calls_after(self, seen: int, timeout: float) -> list[ApiCall]:
+        """The calls after the first ``seen``, waiting up to ``timeout`` s for one to arrive."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self._state.calls) <= seen and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+            return self._state.calls[seen:]
+
+    def sent_texts(self, chat_id: int | None = None) -> list[str]:
+        return [call.params["text"] for call in self.calls_to("sendMessage", chat_id)]
+
+    def wait_for(
+        self, condition: Callable[[], bool], timeout: float = 10.0, settle: float = 0.0
+    ) -> None:
+        """Wait until ``condition()`` holds (then ``settle`` seconds more, to catch extras)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not condition():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out; calls so far: {self._state.calls}")
+                self._changed.wait(left)
+        if settle:
+            time.sleep(settle)
+
+    def wait_for_messages(
+        self, chat_id: int, count: int, timeout: float = 10.0, settle: float = 0.0
+    ) -> list[str]:
+        self.wait_for(lambda: len(self.sent_texts(chat_id)) >= count, timeout, settle)
+        return self.sent_texts(chat_id)
+
+    def push_message(
+        self,
+        text: str,
+        *,
+        chat_id: int,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        reply_to_message_id: int | None = None,
+    ) -> int:
+        """Queue a text message update; bot commands and @mentions get their entities."""
+        user_id = chat_id if user_id is None else user_id
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": _chat(chat_id, chat_type),
+            "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+            "text": text,
+        }
+        entities = [
+            {"type": "bot_command" if m.group().startswith("/") else "mention",
+             "offset": m.start(), "length": len(m.group())}
+            for m in re.finditer(r"^/[A-Za-z0-9_@]+|@[A-Za-z0-9_]{5,}", text)
+        ]  # fmt: skip
+        if entities:
+            message["entities"] = entities
+        if reply_to_message_id is not None:
+            with self._changed:
+                message["reply_to_message"] = self._state.messages[reply_to_message_id]
+        return self._push({"message": message})
+
+    def push_callback(self, data: str, *, message_id: int, chat_id: int, user_id: int) -> int:
+        """Queue a button press on the bot's message ``message_id``."""
+        with self._changed:
+            stored = self._state.messages.get(message_id)
+            if stored is not None and stored["chat"]["id"] != chat_id:
+                stored = None  # a message of another chat: the press happens in ``chat_id``
+            message = stored or {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": _chat(chat_id, "private" if chat_id > 0 else "group"),
+                "from": self._me(),
+                "text": "?",
+            }
+        query = {
+            "id": f"cq{next(self._update_ids)}",
+            "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+            "chat_instance": f"ci{chat_id}",
+            "message": message,
+            "data": data,
+        }
+        return self._push({"callback_query": query})
+
+    def last_message_id(self, chat_id: int) -> int:
+        with self._changed:
+            ids = [
+                m["message_id"] for m in self._state.messages.values() if m["chat"]["id"] == chat_id
+            ]
+        return ids[-1]
+
+    def markup_of(self, call: ApiCall) -> dict[str, Any] | None:
+        raw = call.params.get("reply_markup")
+        return json.loads(raw) if raw else None
+
+    # --- the server side ----------------------------------------------------------------------
+
+    def _push(self, update: dict[str, Any]) -> int:
+        with self._changed:
+            update_id = next(self._update_ids)
+            self._state.updates.append({"update_id": update_id, **update})
+            self._changed.notify_all()
+        return update_id
+
+    def _me(self) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Newsdesk",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    def _get_updates(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", "0") or 0)
+        timeout = min(float(params.get("timeout", "0") or 0), LONG_POLL_CAP_SECONDS)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            self._state.updates = [u for u in self._state.updates if u["update_id"] >= offset]
+            while not self._state.updates and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+            return list(self._state.updates[: int(params.get("limit", "100") or 100)])
+
+    def _send(self, params: dict[str, str]) -> tuple[int, Any]:
+        text = params.get("text", "")
+        if len(text) > MAX_MESSAGE_CHARS:
+            return 400, "Bad Request: message is too long"
+        if params.get("parse_mode", "").upper() == "HTML":
+            problem = html_problem(text)
+            if problem:
+                return 400, f"Bad Request: can't parse entities: {problem}"
+        chat_id, message_id = int(params["chat_id"]), next(self._message_ids)
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": _chat(chat_id, "private" if chat_id > 0 else "group"),
+            "from": self._me(),
+            "text": text,
+        }
+        with self._changed:
+            self._state.messages[message_id] = message
+        return 200, message
+
+    def _answer(self, method: str, params: dict[str, str]) -> tuple[int, Any]:
+        if method == "getMe":
+            return 200, self._me()
+        if method == "getUpdates":
+            return 200, self._get_updates(params)
+        if method in ("sendMessage", "editMessageText"):
+            return self._send(params)
+        if method == "getWebhookInfo":
+            return 200, {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        if method in (
+            "sendChatAction", "answerCallbackQuery", "setMyCommands", "deleteWebhook",
+            "close", "logOut", "setWebhook",
+        ):  # fmt: skip
+            return 200, True
+        return 404, "Not Found: method not found"
+
+    def _handle(self, path: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
+        prefix = f"/bot{self.token}/"
+        if not path.startswith(prefix):
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        method = path[len(prefix) :]
+        if content_type.startswith("application/json"):
+            decoded = json.loads(body or b"{}")
+            params = {k: v if isinstance(v, str) else json.dumps(v) for k, v in decoded.items()}
+        else:
+            params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        with self._changed:
+            planned = self._state.faults.get(method)
+            fault = planned.popleft() if planned else None
+            if fault is not None:
+                self._state.faulted.append((fault.fault, ApiCall(method, params)))
+                self._changed.notify_all()
+        if fault is not None:
+            return self._fail(fault)
+        status, result = self._answer(method, params)
+        if method != "getUpdates" or result:
+            with self._changed:
+                self._state.calls.append(ApiCall(method, params))
+                self._changed.notify_all()
+        if status != 200:
+            return status, {"ok": False, "error_code": status, "description": result}
+        return 200, {"ok": True, "result": result}
+
+    def _fail(self, planned: _PlannedFault) -> tuple[int, dict[str, Any]]:
+        if planned.fault is Fault.RATE_LIMIT:
+            wait = planned.retry_after
+            return 429, {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {wait}",
+                "parameters": {"retry_after": wait},
+            }
+        if planned.fault is Fault.HANG:
+            self._closing.wait(planned.hang_seconds)  # the client has hung up long before
+            return 504, {"ok": False, "error_code": 504, "description": "Gateway Timeout"}
+        return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                status, payload = api._handle(self.path, body, self.headers.get("Content-Type", ""))
+                data = json.dumps(payload).encode("utf-8")
+                self.send_response(HTTPStatus(status))
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the test reads ``calls``; request lines would only add noise
+
+        return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up mid-poll (the bot stopping) is normal here, not worth a trace."""
+
+
+def _chat(chat_id: int, chat_type: str) -> dict[str, Any]:
+    chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+    if chat_type == "private":
+        chat["first_name"] = f"User{chat_id}"
+    else:
+        chat["title"] = f"Group {chat_id}"
+    return chat
+
+
+@contextmanager
+def serving(application: Application[Any, Any, Any, Any, Any, Any]) -> Iterator[None]:
+    """Run ``application`` polling the fake from its own thread and event loop, then stop it."""
+    ready, failures = threading.Event(), []
+    loop_box: list[asyncio.AbstractEventLoop] = []
+    stop_box: list[asyncio.Event] = []
+
+    async def serve() -> None:
+        loop_box.append(asyncio.get_running_loop())
+        stop_box.append(asyncio.Event())
+        async with application:
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0, timeout=1)
+            ready.set()
+            await stop_box[0].wait()
+            await application.updater.stop()
+            await application.stop()
+
+    def main() -> None:
+        try:
+            asyncio.run(serve())
+        except BaseException as error:  # surfaced in the calling thread below
+            failures.append(error)
+            ready.set()
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    assert ready.wait(15), "the bot did not start"
+    if failures:
+        raise failures[0]
+    try:
+        yield
+    finally:
+        loop_box[0].call_soon_threadsafe(stop_box[0].set)
+        thread.join(15)
+        assert not thread.is_alive(), "the bot did not stop"
+    if failures:
+        raise failures[0]
+
+
+def iter_texts(calls: list[ApiCall]) -> Iterator[str]:
+    for call in calls:
+        if "text" in call.params:
+            yield call.params["text"]

@@ -1,0 +1,86 @@
+"""Requests to the Bot API that survive its bad moments, so no answer is lost to one.
+
+python-telegram-bot's ``AIORateLimiter`` waits out "429 Too Many Requests" for as long as
+Telegram says and retries; that is the library's answer and it is kept. It does not retry a
+5xx answer or a timeout, which surface as ``NetworkError``: ``RetryingRateLimiter`` adds a
+bounded number of retries with exponential backoff for those, and for nothing else (a 400 is
+the bot's own mistake and would fail again).
+
+A timeout is ambiguous: Telegram may have delivered the message before the answer was lost. A
+retry then shows it twice, where giving up would lose it; a reader minds a lost answer more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import BadRequest, NetworkError
+from telegram.ext import AIORateLimiter
+
+logger = logging.getLogger(__name__)
+
+NETWORK_RETRIES = 3  # after the first try: 4 tries, about 3.5 s of backoff in all
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 4.0
+
+JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+def is_transient(error: Exception) -> bool:
+    """A 5xx answer, a timeout or a dropped connection: worth another try, unlike a 400."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+def backoff_seconds(retry: int, first: float = FIRST_BACKOFF_SECONDS) -> float:
+    """Seconds to wait before retry number ``retry`` (0-based): doubling, capped."""
+    return float(min(first * 2**retry, MAX_BACKOFF_SECONDS))
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """``AIORateLimiter`` (flood limits, 429 retries) plus bounded retries of transient errors."""
+
+    def __init__(
+        self,
+        *,
+        max_retries: int,
+        network_retries: int = NETWORK_RETRIES,
+        first_backoff: float = FIRST_BACKOFF_SECONDS,
+    ) -> None:
+        super().__init__(max_retries=max_retries)
+        self.network_retries = network_retries
+        self.first_backoff = first_backoff
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSONResult]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> JSONResult:
+        """Send through the rate limiter; on a transient error wait and send again."""
+        retry = 0
+        while True:
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except NetworkError as error:
+                if not is_transient(error) or retry >= self.network_retries:
+                    raise
+                delay = backoff_seconds(retry, self.first_backoff)
+                retry += 1
+                logger.warning(
+                    "%s failed (%s: %s); retry %d of %d in %.1f s",
+                    endpoint,
+                    type(error).__name__,
+                    error,
+                    retry,
+                    self.network_retries,
+                    delay,
+                )
+                await asyncio.sleep(delay)
