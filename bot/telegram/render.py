@@ -11,10 +11,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from bot.answer import NOT_FOUND, Answer, Mark, MoreHit, Source
 
 MAX_MESSAGE_CHARS = 4096
+# A title or date longer than this (a title that is really a whole first paragraph) is cut
+# with "…", so that the source line, escaped, always fits in a message beside the answer.
+MAX_TITLE_CHARS = 200
+MAX_DATE_CHARS = 40
 CLOSEST_LABEL = "The closest passage, which may not answer it:"
 
 # A sentence ends after . ! ? or … (and any closing quotes or brackets), before whitespace.
@@ -104,8 +109,18 @@ def pack_messages(pieces: Iterable[str], limit: int = MAX_MESSAGE_CHARS) -> list
     return [message for message in cleaned if message]
 
 
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def source_line(source: Source) -> str:
-    return "— " + escape(source.line())
+    """ "— Title, date, paragraph N", escaped, and short enough to share a message."""
+    short = replace(
+        source,
+        title=shorten(source.title, MAX_TITLE_CHARS),
+        date=shorten(source.date, MAX_DATE_CHARS) if source.date else source.date,
+    )
+    return "— " + escape(short.line())
 
 
 def render_answer(answer: Answer, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
