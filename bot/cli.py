@@ -223,5 +223,18 @@ def bench_build(ctx: click.Context, squad: Path) -> None:
     click.echo(format_build_bench(run_build_bench(load_settings(ctx), squad)))
 
 
+@bench_group.command("load")
+@click.option("--chats", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--questions", type=click.IntRange(1), default=20, show_default=True)
+@click.pass_context
+def bench_load(ctx: click.Context, chats: int, questions: int) -> None:
+    """The Telegram bot under CHATS chats asking QUESTIONS each, against a local fake Bot API."""
+    from bot.bench.load import format_load_bench, run_load_bench
+
+    figures = run_load_bench(load_settings(ctx), chats=chats, questions_per_chat=questions)
+    click.echo(format_load_bench(figures))
+    click.echo(json.dumps(figures))
+
+
 def main() -> None:
     cli(prog_name="newsdesk")
