@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
+from bot.engine import Engine
+from bot.runtime import build_from_settings
 from index.embedder import DEFAULT_MODEL, Embedder, load_embedder
+from index.store import open_index
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED_ARTICLE = PROJECT_ROOT / "seeds" / "raqqa-2017-10-15.txt"
@@ -54,6 +58,24 @@ def embedder() -> Embedder:
     """The real packaged all-MiniLM-L6-v2, loaded once for the whole session."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     return load_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def seed_engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One engine over the shipped article, shared by the tests that only ask questions."""
+    root = tmp_path_factory.mktemp("seed-engine")
+    (root / "seeds").mkdir()
+    shutil.copy(SEED_ARTICLE, root / "seeds" / SEED_ARTICLE.name)
+    settings = Settings(_env_file=None, seeds_dir=root / "seeds", index_dir=root / "index")
+    build_from_settings(settings, embedder=embedder)
+    store = open_index(
+        settings.index_dir,
+        model_name=settings.embedding_model,
+        chunking=settings.chunking,
+        model=embedder.info,
+    )
+    yield Engine(settings, embedder, store)
+    store.close()
 
 
 @pytest.fixture

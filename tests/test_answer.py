@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.answer import build_answer, coverage
-from bot.config import Settings
 from bot.engine import Engine
 from bot.text_render import mark_text, render_answer
-from index.builder import BuildOptions, build_index
-from index.embedder import Embedder
-from index.store import open_index
 from tests.conftest import SHARED
 
 SEED_QUESTIONS = SHARED / "eval" / "seed_questions.jsonl"
 
 
 @pytest.fixture(scope="module")
-def engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    from tests.conftest import SEED_ARTICLE
-
-    root = tmp_path_factory.mktemp("answer")
-    seeds = root / "seeds"
-    seeds.mkdir()
-    (seeds / SEED_ARTICLE.name).write_bytes(SEED_ARTICLE.read_bytes())
-    settings = Settings(_env_file=None, seeds_dir=seeds, index_dir=root / "index")
-    build_index(seeds, settings.index_dir, embedder, BuildOptions())
-    store = open_index(
-        settings.index_dir,
-        model_name=settings.embedding_model,
-        chunking=settings.chunking,
-        model=embedder.info,
-    )
-    yield Engine(settings, embedder, store)
-    store.close()
+def engine(seed_engine: Engine) -> Engine:
+    """The session's engine over the seed article."""
+    return seed_engine
 
 
 def _seed_questions() -> list[dict[str, object]]:

@@ -10,8 +10,7 @@ fake Bot API's own regular-expression check.
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from pydantic import SecretStr
 from bot.answer import Answer, Mark, MoreHit, Source
 from bot.config import Settings
 from bot.engine import Engine
-from bot.runtime import build_from_settings
 from bot.telegram.app import build_application
 from bot.telegram.render import (
     MAX_MESSAGE_CHARS,
@@ -33,10 +31,7 @@ from bot.telegram.render import (
     render_more,
 )
 from bot.telegram.replies import EXPIRED, sources_lines
-from index.embedder import Embedder
 from index.metadata import ArticleRecord
-from index.store import open_index
-from tests.conftest import SEED_ARTICLE
 from tests.fake_bot_api import FakeBotApi, serving
 
 TOKEN = "123456:TESTTOKEN-abcdefghijklmnopqrstuvwxyz012"
@@ -144,21 +139,9 @@ def test_the_checker_rejects_what_telegram_rejects() -> None:
 
 
 @pytest.fixture(scope="module")
-def engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """One engine over the seed article for the whole module."""
-    root = tmp_path_factory.mktemp("hostile")
-    (root / "seeds").mkdir()
-    shutil.copy(SEED_ARTICLE, root / "seeds" / SEED_ARTICLE.name)
-    settings = Settings(_env_file=None, seeds_dir=root / "seeds", index_dir=root / "index")
-    build_from_settings(settings, embedder=embedder)
-    store = open_index(
-        settings.index_dir,
-        model_name=settings.embedding_model,
-        chunking=settings.chunking,
-        model=embedder.info,
-    )
-    yield Engine(settings, embedder, store)
-    store.close()
+def engine(seed_engine: Engine) -> Engine:
+    """The session's engine over the seed article."""
+    return seed_engine
 
 
 @settings(

@@ -7,11 +7,9 @@ a Telegram user would.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +27,7 @@ from index.embedder import Embedder
 from index.errors import NewsdeskError
 from index.store import open_index
 from tests.conftest import SEED_ARTICLE
-from tests.fake_bot_api import BOT_ID, BOT_USERNAME, FakeBotApi, html_problem
+from tests.fake_bot_api import BOT_ID, BOT_USERNAME, FakeBotApi, html_problem, serving
 
 TOKEN = "123456:TESTTOKEN-abcdefghijklmnopqrstuvwxyz012"
 ADMIN, ALICE, BOB = 1001, 1002, 1003
@@ -101,43 +99,8 @@ def bot_settings(api: FakeBotApi, engine: Engine, **overrides: Any) -> Settings:
 @contextmanager
 def running_bot(settings: Settings, engine: Engine) -> Iterator[None]:
     """The real Application, polling the fake server from its own thread and event loop."""
-    application = build_application(settings, engine)
-    ready, failures = threading.Event(), []
-    loop_box: list[asyncio.AbstractEventLoop] = []
-    stop_box: list[asyncio.Event] = []
-
-    async def serve() -> None:
-        loop_box.append(asyncio.get_running_loop())
-        stop_box.append(asyncio.Event())
-        async with application:
-            await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0, timeout=1)
-            ready.set()
-            await stop_box[0].wait()
-            await application.updater.stop()
-            await application.stop()
-
-    def main() -> None:
-        try:
-            asyncio.run(serve())
-        except BaseException as error:  # surfaced in the test thread below
-            failures.append(error)
-            ready.set()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    assert ready.wait(15), "the bot did not start"
-    if failures:
-        raise failures[0]
-    try:
+    with serving(build_application(settings, engine)):
         yield
-    finally:
-        loop_box[0].call_soon_threadsafe(stop_box[0].set)
-        thread.join(15)
-        assert not thread.is_alive(), "the bot did not stop"
-    if failures:
-        raise failures[0]
 
 
 def keyboard_data(api: FakeBotApi, chat_id: int) -> dict[str, str]:

@@ -7,7 +7,6 @@ seen exactly once in ``sent_texts`` means it was retried after the fault, and on
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,13 +15,9 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.engine import Engine
-from bot.runtime import build_from_settings
 from bot.telegram.app import build_application
 from bot.telegram.replies import SORRY
 from bot.telegram.sending import NETWORK_RETRIES, backoff_seconds
-from index.embedder import Embedder
-from index.store import open_index
-from tests.conftest import SEED_ARTICLE
 from tests.fake_bot_api import FakeBotApi, Fault, serving
 
 TOKEN = "123456:TESTTOKEN-abcdefghijklmnopqrstuvwxyz012"
@@ -35,21 +30,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecatio
 
 
 @pytest.fixture(scope="module")
-def engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """One engine over the seed article for the whole module."""
-    root = tmp_path_factory.mktemp("faults")
-    (root / "seeds").mkdir()
-    shutil.copy(SEED_ARTICLE, root / "seeds" / SEED_ARTICLE.name)
-    settings = Settings(_env_file=None, seeds_dir=root / "seeds", index_dir=root / "index")
-    build_from_settings(settings, embedder=embedder)
-    store = open_index(
-        settings.index_dir,
-        model_name=settings.embedding_model,
-        chunking=settings.chunking,
-        model=embedder.info,
-    )
-    yield Engine(settings, embedder, store)
-    store.close()
+def engine(seed_engine: Engine) -> Engine:
+    """The session's engine over the seed article."""
+    return seed_engine
 
 
 @pytest.fixture
