@@ -182,15 +182,6 @@ class Metadata:
         )
         return SentenceRecord(row[0], self.article(row[1]), *row[2:])
 
-    def sentences(self, first: int, count: int) -> list[SentenceRecord]:
-        with self._lock:
-            rows = self._connection.execute(
-                "SELECT id, article, paragraph, passage, start, end, text FROM sentences "
-                "WHERE id >= ? AND id < ? ORDER BY id",
-                (first, first + count),
-            ).fetchall()
-        return [SentenceRecord(row[0], self.article(row[1]), *row[2:]) for row in rows]
-
     def passage(self, passage_id: int) -> PassageRecord:
         row = self._one(
             "SELECT id, article, paragraph, start, end, text, first_sentence, sentence_count "

@@ -105,9 +105,9 @@ def test_ask_usage_errors(workdir: Path) -> None:
     assert "Traceback" not in neither.stderr + empty.stderr
 
 
-def test_console_session(workdir: Path) -> None:
-    newsdesk(workdir, "index", "build")
-    child = pexpect.spawn(
+def spawn_console(workdir: Path) -> pexpect.spawn:
+    """``newsdesk console`` on a real pseudo-terminal, as a person runs it."""
+    return pexpect.spawn(
         sys.executable,
         ["-m", "bot", "console"],
         cwd=str(workdir),
@@ -116,6 +116,11 @@ def test_console_session(workdir: Path) -> None:
         timeout=120,
         dimensions=(40, 200),
     )
+
+
+def test_console_session(workdir: Path) -> None:
+    newsdesk(workdir, "index", "build")
+    child = spawn_console(workdir)
     try:
         child.expect("Ask a question")
         child.expect_exact("newsdesk> ")
@@ -144,14 +149,7 @@ def test_console_session(workdir: Path) -> None:
 
 
 def test_console_ends_on_ctrl_d(workdir: Path) -> None:
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "bot", "console"],
-        cwd=str(workdir),
-        env=_env(workdir),
-        encoding="utf-8",
-        timeout=120,
-    )
+    child = spawn_console(workdir)
     try:
         child.expect_exact("newsdesk> ")
         child.sendeof()
