@@ -40,6 +40,7 @@ class Engine:
     def __init__(self, settings: Settings, embedder: Embedder, store: IndexStore) -> None:
         self.settings = settings
         self.embedder = embedder
+        embedder.warm_up()
         self._searcher = Searcher(store, embedder)
         self._build_lock = threading.Lock()
         self._started = time.monotonic()
