@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     allowed_chat_ids: IdSet = Field(default_factory=frozenset, description="Empty: any chat.")
     admin_user_ids: IdSet = Field(default_factory=frozenset, description="/stats, /reindex.")
     rate_limit_per_minute: int = Field(20, ge=1, description="Questions per user per minute.")
+    telegram_sends_per_second: int = Field(
+        30, ge=0, description="Bot-wide cap on Bot API requests (Telegram's is ~30/s); 0: none."
+    )
+    telegram_max_in_flight: int = Field(
+        4, ge=1, le=256, description="Updates taken from Telegram and worked on at once."
+    )
     webhook_url: str | None = Field(None, description="Set to run a webhook instead of polling.")
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(8443, ge=1, le=65535)

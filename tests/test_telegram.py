@@ -23,6 +23,7 @@ from bot.engine import Engine
 from bot.runtime import build_from_settings
 from bot.telegram.app import build_application, run_bot
 from bot.telegram.render import MAX_MESSAGE_CHARS
+from bot.telegram.state import desk_of
 from index.embedder import Embedder
 from index.errors import NewsdeskError
 from index.store import open_index
@@ -116,11 +117,10 @@ def test_private_question_answers_in_bold_with_source(api: FakeBotApi, engine: E
     with running_bot(bot_settings(api, engine), engine):
         api.push_message(RAQQA_QUESTION, chat_id=ALICE)
         [reply] = api.wait_for_messages(ALICE, 1)
+    assert api.calls_to("sendChatAction", ALICE) == []  # a quick answer needs no "typing…"
     assert "<b>Mustafa Bali</b>" in reply
     assert "this final battle could take hours or days" in reply
     assert "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph 2" in reply
-    actions = api.calls_to("sendChatAction", ALICE)
-    assert actions and actions[0].params["action"] == "typing"
     assert api.calls_to("sendMessage", ALICE)[0].params["parse_mode"] == "HTML"
     assert set(keyboard_data(api, ALICE)) == {"More", "Context"}
     assert api.calls_to("setMyCommands") == []  # the engine was given: no post_init load
@@ -388,3 +388,14 @@ def test_run_bot_fails_clearly_when_the_engine_cannot_load(
     assert [c.method for c in api.calls][:1] == ["getMe"]  # reached Telegram, then stopped
     assert api.calls_to("getUpdates") == [] and api.calls_to("sendMessage") == []
     assert TOKEN.partition(":")[2] not in caplog.text
+
+
+def test_slow_answers_show_typing(api: FakeBotApi, engine: Engine) -> None:
+    application = build_application(bot_settings(api, engine), engine)
+    desk_of(application).typing_after = 0.0  # every answer counts as slow
+    with serving(application):
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        api.wait_for_messages(ALICE, 1)
+    [action] = api.calls_to("sendChatAction", ALICE)
+    assert action.params["action"] == "typing"
+    assert action.at <= api.calls_to("sendMessage", ALICE)[0].at

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -25,11 +26,13 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.runtime import configure_logging
 from bot.telegram import handlers
+from bot.telegram.intake import PacedBot, UpdateIntake
 from bot.telegram.redact import install_redaction, token_secrets
 from bot.telegram.sending import RetryingRateLimiter
 from bot.telegram.state import DESK_KEY, Desk, NewsApplication, NewsContext, desk_of
@@ -41,7 +44,7 @@ logger = logging.getLogger(__name__)
 TOKEN_PATTERN = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,128}$")
 # Telegram only accepts these characters in a webhook secret token (1 to 256 of them).
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-CONCURRENT_UPDATES = 16  # enough to keep slow questions from holding up other chats
+CONNECTION_POOL_SIZE = 64  # connections for sending; getUpdates has its own single one
 RATE_LIMIT_RETRIES = 3  # retries after Telegram answers 429 "Too Many Requests"
 SEND_TIMEOUT_SECONDS = 5.0  # PTB's own default wait for the Bot API's answer to a request
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -128,23 +131,30 @@ def build_application(
     if settings.webhook_secret is not None:
         secrets.append(settings.webhook_secret.get_secret_value())
     install_redaction(secrets)
-    application: NewsApplication = (
+    intake = UpdateIntake(settings.telegram_max_in_flight)
+    bot = PacedBot(
+        token,
+        base_url=settings.telegram_base_url,
+        base_file_url=_file_url(settings.telegram_base_url),
+        request=HTTPXRequest(connection_pool_size=CONNECTION_POOL_SIZE, read_timeout=send_timeout),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+        ),
+        rate_limiter=RetryingRateLimiter(
+            max_retries=RATE_LIMIT_RETRIES, overall_max_rate=settings.telegram_sends_per_second
+        ),
+        intake=intake,
+    )
+    application = cast(
+        NewsApplication,
         ApplicationBuilder()
-        .token(token)
-        .base_url(settings.telegram_base_url)
-        .base_file_url(_file_url(settings.telegram_base_url))
+        .bot(bot)
+        .update_queue(intake)
         .context_types(ContextTypes(context=NewsContext))
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
-        .concurrent_updates(CONCURRENT_UPDATES)
-        .read_timeout(send_timeout)
-        .rate_limiter(RetryingRateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(settings.telegram_max_in_flight)
         .post_init(_post_init)
-        .build()
+        .build(),
     )
     application.bot_data[DESK_KEY] = Desk.from_settings(settings, engine)
     add_handlers(application)

@@ -1,7 +1,7 @@
 """The bot's handlers: commands, questions, buttons and the one error handler.
 
-Each handler checks access first, then does one thing. Questions go to ``engine.ask`` in a
-worker thread (``asyncio.to_thread``) so the event loop keeps serving other chats meanwhile.
+Each handler checks access first, then does one thing. Questions go to ``engine.ask`` on the
+desk's worker threads (``Desk.ask``) so the event loop keeps serving other chats meanwhile.
 """
 
 from __future__ import annotations
@@ -95,28 +95,29 @@ async def admin_admitted(update: Update, context: NewsContext) -> bool:
 
 
 @asynccontextmanager
-async def typing_in(bot: Bot, chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" in the chat while the body runs, refreshing it until done."""
+async def typing_in(bot: Bot, chat_id: int, after: float) -> AsyncIterator[None]:
+    """Show "typing…" once the body has run ``after`` seconds, refreshed until it ends.
 
-    async def send_typing() -> None:
-        try:
-            await bot.send_chat_action(chat_id, ChatAction.TYPING)
-        except TelegramError as error:  # a missing "typing…" is no reason to fail the answer
-            logger.debug("chat action failed: %s", error)
+    Telegram advises the chat action only for replies that take noticeable time; skipping it
+    for quick answers also halves the requests each question costs against the flood limits.
+    """
 
     async def keep_typing() -> None:
+        await asyncio.sleep(after)
         while True:
+            try:
+                await bot.send_chat_action(chat_id, ChatAction.TYPING)
+            except TelegramError as error:  # a missing "typing…" is no reason to fail
+                logger.debug("chat action failed: %s", error)
             await asyncio.sleep(TYPING_REFRESH_SECONDS)
-            await send_typing()
 
-    await send_typing()
-    refresher = asyncio.create_task(keep_typing())
+    typing = asyncio.create_task(keep_typing())
     try:
         yield
     finally:
-        refresher.cancel()
+        typing.cancel()
         with suppress(asyncio.CancelledError):
-            await refresher
+            await typing
 
 
 def answer_keyboard(answer: Answer, answer_id: str) -> InlineKeyboardMarkup | None:
@@ -148,9 +149,8 @@ async def answer_question(update: Update, context: NewsContext, question: str) -
     if verdict is Verdict.WARN:
         await message.reply_text(slow_down(desk.limiter, user.id))
         return
-    engine = context.engine
-    async with typing_in(context.bot, message.chat_id):
-        answer = await asyncio.to_thread(engine.ask, question)
+    async with typing_in(context.bot, message.chat_id, desk.typing_after):
+        answer = await desk.ask(question)
     answer_id = desk.answers.store(message.chat_id, answer)
     await reply_all(message, render_answer(answer), answer_keyboard(answer, answer_id))
 

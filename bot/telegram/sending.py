@@ -46,10 +46,11 @@ class RetryingRateLimiter(AIORateLimiter):
         self,
         *,
         max_retries: int,
+        overall_max_rate: float = 30,
         network_retries: int = NETWORK_RETRIES,
         first_backoff: float = FIRST_BACKOFF_SECONDS,
     ) -> None:
-        super().__init__(max_retries=max_retries)
+        super().__init__(max_retries=max_retries, overall_max_rate=overall_max_rate)
         self.network_retries = network_retries
         self.first_backoff = first_backoff
 

@@ -9,17 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.answer import Answer
 from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory
 from bot.telegram.answers import AnswerCache
+from index.embedder import one_thread_per_question
 
 DESK_KEY = "newsdesk"
+TYPING_AFTER_SECONDS = 1.0  # an answer slower than this shows "typing…" meanwhile
+
+
+def question_workers(count: int) -> ThreadPoolExecutor:
+    """Threads that answer questions, each with torch on one core."""
+    return ThreadPoolExecutor(
+        max_workers=count,
+        thread_name_prefix="newsdesk-question",
+        initializer=one_thread_per_question,
+    )
 
 
 class EngineNotReadyError(RuntimeError):
@@ -38,6 +51,9 @@ class Desk:
     refusals: RefusalMemory = field(default_factory=RefusalMemory)
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     started_at: float = field(default_factory=time.monotonic)
+    typing_after: float = TYPING_AFTER_SECONDS
+    # As many workers as updates taken at once (TELEGRAM_MAX_IN_FLIGHT), one core each.
+    workers: ThreadPoolExecutor = field(default_factory=lambda: question_workers(1))
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> Desk:
@@ -46,7 +62,14 @@ class Desk:
             allowed_chat_ids=settings.allowed_chat_ids,
             admin_user_ids=settings.admin_user_ids,
         )
-        return cls(settings, access, QuestionLimiter(settings.rate_limit_per_minute), engine)
+        limiter = QuestionLimiter(settings.rate_limit_per_minute)
+        workers = question_workers(settings.telegram_max_in_flight)
+        return cls(settings, access, limiter, engine, workers=workers)
+
+    async def ask(self, question: str) -> Answer:
+        """Answer on a worker thread, so the event loop goes on serving other chats."""
+        engine = self.require_engine()
+        return await asyncio.get_running_loop().run_in_executor(self.workers, engine.ask, question)
 
     def require_engine(self) -> Engine:
         if self.engine is None:
