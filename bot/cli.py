@@ -226,12 +226,28 @@ def bench_build(ctx: click.Context, squad: Path) -> None:
 @bench_group.command("load")
 @click.option("--chats", type=click.IntRange(1), default=50, show_default=True)
 @click.option("--questions", type=click.IntRange(1), default=20, show_default=True)
+@click.option(
+    "--reindexes", type=click.IntRange(0), default=3, show_default=True,
+    help="/reindex this many times during the run, each after adding an article.",
+)  # fmt: skip
+@click.option(
+    "--sends-per-second", type=click.IntRange(0), default=0, show_default=True,
+    help="Bot-wide request cap as TELEGRAM_SENDS_PER_SECOND; 0: none (the fake has no limit).",
+)  # fmt: skip
 @click.pass_context
-def bench_load(ctx: click.Context, chats: int, questions: int) -> None:
+def bench_load(
+    ctx: click.Context, chats: int, questions: int, reindexes: int, sends_per_second: int
+) -> None:
     """The Telegram bot under CHATS chats asking QUESTIONS each, against a local fake Bot API."""
     from bot.bench.load import format_load_bench, run_load_bench
 
-    figures = run_load_bench(load_settings(ctx), chats=chats, questions_per_chat=questions)
+    figures = run_load_bench(
+        load_settings(ctx),
+        chats=chats,
+        questions_per_chat=questions,
+        reindexes=reindexes,
+        sends_per_second=sends_per_second,
+    )
     click.echo(format_load_bench(figures))
     click.echo(json.dumps(figures))
 

@@ -97,6 +97,7 @@ class _State:
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     faults: dict[str, deque[_PlannedFault]] = field(default_factory=dict)
     faulted: list[tuple[Fault, ApiCall]] = field(default_factory=list)
+    handed_at: dict[int, float] = field(default_factory=dict)  # update id -> first getUpdates
 
 
 class FakeBotApi:
@@ -175,6 +176,11 @@ class FakeBotApi:
             while len(self._state.calls) <= seen and time.monotonic() < deadline:
                 self._changed.wait(deadline - time.monotonic())
             return self._state.calls[seen:]
+
+    def handed_at(self, update_id: int) -> float | None:
+        """When ``getUpdates`` first returned this update to the bot (None: not yet)."""
+        with self._changed:
+            return self._state.handed_at.get(update_id)
 
     def sent_texts(self, chat_id: int | None = None) -> list[str]:
         return [call.params["text"] for call in self.calls_to("sendMessage", chat_id)]
@@ -290,7 +296,11 @@ class FakeBotApi:
             self._state.updates = [u for u in self._state.updates if u["update_id"] >= offset]
             while not self._state.updates and time.monotonic() < deadline:
                 self._changed.wait(deadline - time.monotonic())
-            return list(self._state.updates[: int(params.get("limit", "100") or 100)])
+            handed = self._state.updates[: int(params.get("limit", "100") or 100)]
+            now = time.monotonic()
+            for update in handed:
+                self._state.handed_at.setdefault(update["update_id"], now)
+            return list(handed)
 
     def _send(self, params: dict[str, str]) -> tuple[int, Any]:
         text = params.get("text", "")
@@ -374,6 +384,9 @@ class FakeBotApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes; with Nagle on, the body waits for the
+            # client's delayed ACK (40 ms on Linux), which Telegram's servers do not add.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))

@@ -1,65 +1,45 @@
 """``newsdesk bench load``: the real Telegram bot under many chats, against a fake Bot API.
 
-The fake server (``bot.bench.fake_bot_api``) runs on 127.0.0.1; the real ``Application`` polls
-it. Each chat asks its next question as soon as the answer to the previous one arrives, so all
-chats keep the bot busy at once. Every reply is checked against the answer the engine gives
-in-process, which also gives the in-process rate to compare with.
+The bot (the real ``Application`` and ``Engine``) runs in this process; the fake Bot API and
+the users run in a child process (``bot.bench.load_users``), as Telegram and its users would.
+Every reply is checked against the answer the engine gives in-process, which also gives the
+in-process rate to compare with. The bench works on a copy of the seeds in a temporary folder,
+never on the user's index.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import resource
+import shutil
+import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
-from bot.bench.fake_bot_api import FakeBotApi, serving
+from bot.bench.fake_bot_api import serving
+from bot.bench.load_users import ADMIN_CHAT, SEED_QUESTIONS, Plan, Tally, extra_article, serve_users
 from bot.config import Settings
 from bot.engine import Engine
+from bot.runtime import build_from_settings
 from bot.telegram.app import build_application
 from bot.telegram.render import render_answer
+from index.store import open_index
 
 FAKE_TOKEN = "123456:BENCHTOKEN-abcdefghijklmnopqrstuvwxyz"
-FIRST_CHAT = 500_000
-STALL_SECONDS = 60.0  # give up when no reply at all arrives for this long
-# Twenty different questions about the shipped seed article (seeds/raqqa-2017-10-15.txt).
-SEED_QUESTIONS = (
-    "How many civilians left?",
-    "Who said the final battle could take hours or days?",
-    "What did Coalition spokesman Ryan Dillon say?",
-    "How many Daesh fighters did the elders persuade to surrender?",
-    "Who is Omar Alloush?",
-    "How many fighters do US officials think ISIS has in the Middle Euphrates River Valley?",
-    "How long did it take the evacuation convoy to reach Deir el-Zour?",
-    "What did SANA quote the Foreign Ministry source as saying?",
-    "Who posted on Facebook about the liberation of Raqqa?",
-    "Which militia dominates the SDF?",
-    "When did Raqqa become the capital of the caliphate?",
-    "Who will search and screen all people departing Raqqa?",
-    "Where is the town with the small pocket of militants?",
-    "When did Islamic State fighters agree to be evacuated from the Lebanon-Syria border?",
-    "Who supports the Syrian government forces in Deir el-Zour?",
-    "What was the terror group's last stronghold in Syria?",
-    "When may the city be cleared of the group's fighters?",
-    "Who is Armen Petrosyan?",
-    "What is the capital of Australia?",
-    "Who leads the Syrian Democratic Forces?",
-)
+USERS_START_SECONDS = 60.0  # for the child process to import and start the fake server
+RUN_LIMIT_SECONDS = 1800.0
 
 
-@dataclass
-class _Chat:
-    """One simulated user: the questions left to ask and what came back."""
-
-    chat_id: int
-    questions: list[str]
-    asked: int = 0
-    offered_at: float = 0.0
-    replies: list[str] = field(default_factory=list)
+class LoadBenchError(RuntimeError):
+    """The users' process did not start or did not report back."""
 
 
 def peak_memory_mb() -> float:
@@ -83,114 +63,169 @@ def in_process_rate(engine: Engine, questions: list[str]) -> float:
     return len(questions) / (time.perf_counter() - started)
 
 
-def run_load_bench(
-    settings: Settings, *, chats: int = 50, questions_per_chat: int = 20
-) -> dict[str, Any]:
-    """Ask ``chats`` times ``questions_per_chat`` questions through the bot; return the figures."""
-    engine = Engine.load(settings, build_missing=True)
-    asked = [
-        SEED_QUESTIONS[(chat + number) % len(SEED_QUESTIONS)]
-        for chat in range(chats)
-        for number in range(questions_per_chat)
-    ]
-    # The in-process answers are both the figure to compare with and the expected replies.
-    expected = {question: render_answer(engine.ask(question))[-1] for question in set(asked)}
-    in_process = in_process_rate(engine, asked)
+def expected_replies(engine: Engine) -> dict[str, str]:
+    """The text the bot must send for each seed question, from the engine's current index."""
+    return {question: render_answer(engine.ask(question))[-1] for question in SEED_QUESTIONS}
 
-    bot_settings = settings.model_copy(
-        update={
-            "telegram_bot_token": SecretStr(FAKE_TOKEN),
-            "allowed_user_ids": frozenset(),
-            "allowed_chat_ids": frozenset(),
-            "rate_limit_per_minute": questions_per_chat + 1,
-            "webhook_url": None,
-        }
+
+def future_replies(engine: Engine, work: Path, reindexes: int) -> list[dict[str, str]]:
+    """The expected replies from each index the run will swap in, built beforehand.
+
+    Built on a twin of the seeds with the same articles added in the same order, so that the
+    run itself spends no time on checking.
+    """
+    settings = engine.settings.model_copy(
+        update={"seeds_dir": work / "future-seeds", "index_dir": work / "future-index"}
     )
-    people = [
-        _Chat(FIRST_CHAT + n, asked[n * questions_per_chat : (n + 1) * questions_per_chat])
-        for n in range(chats)
-    ]
-    with FakeBotApi(FAKE_TOKEN) as api:
-        bot_settings = bot_settings.model_copy(update={"telegram_base_url": api.base_url})
-        with serving(build_application(bot_settings, engine)):
-            latencies, wrong, seconds = _drive(api, people, expected)
-            time.sleep(1.0)  # late duplicates would arrive now
-        counts = [len(api.sent_texts(person.chat_id)) for person in people]
-    missing = sum(max(0, questions_per_chat - count) for count in counts)
-    duplicated = sum(max(0, count - questions_per_chat) for count in counts)
-    telegram_rate = len(latencies) / seconds
+    shutil.copytree(engine.settings.seeds_dir, settings.seeds_dir, symlinks=True)
+    build_from_settings(settings, embedder=engine.embedder)
+    store = open_index(
+        settings.index_dir,
+        model_name=settings.embedding_model,
+        chunking=settings.chunking,
+        model=engine.embedder.info,
+    )
+    twin = Engine(settings, engine.embedder, store)
+    replies = []
+    for number in range(reindexes):
+        extra = extra_article(number)
+        (settings.seeds_dir / extra.file_name).write_text(extra.text, encoding="utf-8")
+        twin.reindex()
+        replies.append(expected_replies(twin))
+    return replies
+
+
+def run_load_bench(
+    settings: Settings,
+    *,
+    chats: int = 50,
+    questions_per_chat: int = 20,
+    reindexes: int = 3,
+    sends_per_second: int = 0,
+) -> dict[str, Any]:
+    """Ask ``chats`` times ``questions_per_chat`` questions through the bot; return the figures.
+
+    ``sends_per_second`` is the bot-wide request cap (``TELEGRAM_SENDS_PER_SECOND``); the fake
+    server has no flood limit, so 0 measures what the bot itself can do.
+    """
+    with tempfile.TemporaryDirectory(prefix="newsdesk-load-") as work:
+        seeds = Path(work) / "seeds"
+        shutil.copytree(settings.seeds_dir, seeds, symlinks=True)
+        bench_settings = settings.model_copy(
+            update={
+                "seeds_dir": seeds,
+                "index_dir": Path(work) / "index",
+                "telegram_bot_token": SecretStr(FAKE_TOKEN),
+                "allowed_user_ids": frozenset(),
+                "allowed_chat_ids": frozenset(),
+                "admin_user_ids": frozenset({ADMIN_CHAT}),
+                "rate_limit_per_minute": questions_per_chat + 1,
+                "telegram_sends_per_second": sends_per_second,
+                "webhook_url": None,
+            }
+        )
+        engine = Engine.load(bench_settings, build_missing=True)
+        asked = [
+            SEED_QUESTIONS[(chat + number) % len(SEED_QUESTIONS)]
+            for chat in range(chats)
+            for number in range(questions_per_chat)
+        ]
+        expected = [expected_replies(engine), *future_replies(engine, Path(work), reindexes)]
+        in_process_before = in_process_rate(engine, asked)
+        plan = Plan(
+            token=FAKE_TOKEN,
+            questions=[
+                asked[n * questions_per_chat : (n + 1) * questions_per_chat] for n in range(chats)
+            ],
+            expected=expected,
+            seeds=seeds,
+        )
+        with users_process(plan) as (conn, base_url):
+            bot_settings = bench_settings.model_copy(update={"telegram_base_url": base_url})
+            with serving(build_application(bot_settings, engine)):
+                conn.send("go")
+                tally: Tally = _receive(conn, RUN_LIMIT_SECONDS)
+        # Measured again after the run (on the last index), against drift on a shared machine.
+        in_process_after = in_process_rate(engine, asked)
+    in_process = (in_process_before + in_process_after) / 2
+    telegram_rate = len(tally.taken) / tally.seconds
     return {
         "updates": chats * questions_per_chat,
-        "answered_once": max(0, len(latencies) - wrong - duplicated),
-        "missing": missing,
-        "duplicated": duplicated,
-        "wrong": wrong,
-        "latency_p50_ms": round(1000 * percentile(latencies, 0.50), 1),
-        "latency_p95_ms": round(1000 * percentile(latencies, 0.95), 1),
-        "latency_max_ms": round(1000 * max(latencies, default=math.nan), 1),
+        "answered_once": max(0, len(tally.taken) - tally.wrong - tally.duplicated),
+        "missing": tally.missing,
+        "duplicated": tally.duplicated,
+        "wrong": tally.wrong,
+        "max_in_flight": settings.telegram_max_in_flight,
+        "sends_per_second_cap": sends_per_second,
+        "latency_p50_ms": _ms(percentile(tally.taken, 0.50)),
+        "latency_p95_ms": _ms(percentile(tally.taken, 0.95)),
+        "latency_max_ms": _ms(max(tally.taken, default=math.nan)),
+        "user_wait_p50_ms": _ms(percentile(tally.waited, 0.50)),
+        "user_wait_p95_ms": _ms(percentile(tally.waited, 0.95)),
         "telegram_answers_per_second": round(telegram_rate, 1),
         "in_process_answers_per_second": round(in_process, 1),
+        "in_process_before_after": [round(in_process_before, 1), round(in_process_after, 1)],
         "throughput_ratio": round(telegram_rate / in_process, 3),
+        "reindexes": len(tally.reindex_seconds),
+        "reindex_seconds": [round(s, 2) for s in tally.reindex_seconds],
+        "new_article_answered": f"{tally.probes_right}/{tally.probes_asked}",
         "peak_memory_mb": round(peak_memory_mb(), 1),
     }
 
 
-def _drive(
-    api: FakeBotApi, people: list[_Chat], expected: dict[str, str]
-) -> tuple[list[float], int, float]:
-    """Ask every chat's first question, then each next one when its reply arrives.
-
-    Returns the update-to-sendMessage latencies, how many replies were not the expected answer,
-    and the seconds from the first question to the last reply.
-    """
-    by_chat = {person.chat_id: person for person in people}
-    latencies: list[float] = []
-    wrong, seen = 0, 0
-    started = time.monotonic()
-    last_reply = started
-    for person in people:
-        _ask_next(api, person)
-    pending = sum(len(person.questions) for person in people)
-    while len(latencies) < pending:
-        calls = api.calls_after(seen, timeout=1.0)
-        seen += len(calls)
-        fresh = [call for call in calls if call.method == "sendMessage"]
-        for call in fresh:
-            chat = by_chat.get(int(call.params["chat_id"]))
-            if chat is None:
-                continue
-            chat.replies.append(call.params.get("text", ""))
-            if len(chat.replies) > chat.asked:
-                continue  # a second reply to one question: counted as duplicated at the end
-            latencies.append(call.at - chat.offered_at)
-            wrong += chat.replies[-1] != expected[chat.questions[chat.asked - 1]]
-            last_reply = call.at
-            if chat.asked < len(chat.questions):
-                _ask_next(api, chat)
-        if not fresh and time.monotonic() - last_reply > STALL_SECONDS:
-            break
-    return latencies, wrong, last_reply - started
+@contextmanager
+def users_process(plan: Plan) -> Iterator[tuple[Connection, str]]:
+    """Start the users' process; yield the connection to it and the fake Bot API's URL."""
+    conn, child_conn = multiprocessing.Pipe()
+    # "spawn": a fresh interpreter, not a fork of this one with torch's threads in it.
+    child = multiprocessing.get_context("spawn").Process(
+        target=serve_users, args=(child_conn, plan), name="newsdesk-load-users", daemon=True
+    )
+    child.start()
+    try:
+        base_url = _receive(conn, USERS_START_SECONDS)
+        yield conn, str(base_url)
+        conn.send("done")
+        child.join(10)
+    finally:
+        if child.is_alive():
+            child.terminate()
+        conn.close()
 
 
-def _ask_next(api: FakeBotApi, person: _Chat) -> None:
-    person.offered_at = time.monotonic()
-    api.push_message(person.questions[person.asked], chat_id=person.chat_id)
-    person.asked += 1
+def _receive(conn: Connection, timeout: float) -> Any:
+    if not conn.poll(timeout):
+        raise LoadBenchError(f"the users' process sent nothing for {timeout:.0f} s")
+    return conn.recv()
+
+
+def _ms(seconds: float) -> float:
+    return round(1000 * seconds, 1)
 
 
 def format_load_bench(figures: dict[str, Any]) -> str:
     """The figures as a few lines a person reads (targets from issue 5 in brackets)."""
+    cap = figures["sends_per_second_cap"]
     return "\n".join(
         [
             f"updates: {figures['updates']}; answered exactly once: {figures['answered_once']} "
             f"(missing {figures['missing']}, duplicated {figures['duplicated']}, "
             f"wrong {figures['wrong']}) [target: all]",
-            f"update -> sendMessage latency: p50 {figures['latency_p50_ms']} ms, "
+            f"taken by the bot -> sendMessage: p50 {figures['latency_p50_ms']} ms, "
             f"p95 {figures['latency_p95_ms']} ms [target <= 250], "
-            f"max {figures['latency_max_ms']} ms",
+            f"max {figures['latency_max_ms']} ms "
+            f"(at most {figures['max_in_flight']} updates taken at once)",
+            f"sent by the user -> sendMessage: p50 {figures['user_wait_p50_ms']} ms, "
+            f"p95 {figures['user_wait_p95_ms']} ms (every chat always waiting on one answer)",
             f"answers/s: Telegram path {figures['telegram_answers_per_second']}, in-process "
-            f"(ask --file) {figures['in_process_answers_per_second']}, ratio "
-            f"{figures['throughput_ratio']} [target >= 0.8]",
+            f"(ask --file) {figures['in_process_answers_per_second']} (mean of "
+            f"{' and '.join(map(str, figures['in_process_before_after']))} before and after), "
+            f"ratio "
+            f"{figures['throughput_ratio']} [target >= 0.8]; bot-wide send cap "
+            + (f"{cap}/s" if cap else "off (the fake Bot API has no flood limit)"),
+            f"/reindex under load: {figures['reindexes']} swaps, "
+            f"{', '.join(f'{s} s' for s in figures['reindex_seconds']) or '-'}; "
+            f"new article answered after each: {figures['new_article_answered']}",
             f"peak memory: {figures['peak_memory_mb']} MB",
         ]
     )
