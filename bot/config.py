@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     )
     faiss_nlist: int = Field(0, ge=0, description="IVF lists; 0 sizes them by the count.")
     faiss_nprobe: int = Field(0, ge=0, description="IVF lists probed; 0 is nlist / 64.")
+    max_article_mb: float = Field(
+        10.0, gt=0, le=1024, description="Bigger files (or JSON lines) are skipped unread."
+    )
     passage_max_words: int = Field(180, ge=20, le=2000)
     sentence_max_chars: int = Field(1000, ge=100, le=100_000)
     log_level: str = Field("WARNING", pattern="(?i)^(debug|info|warning|error|critical)$")
@@ -86,6 +89,7 @@ class Settings(BaseSettings):
             ivf_nlist=self.faiss_nlist,
             ivf_nprobe=self.faiss_nprobe,
             batch_size=self.embedding_batch_size,
+            max_article_bytes=int(self.max_article_mb * 2**20),
             show_progress=show_progress,
             full=full,
         )

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from index.dates import find_byline_date, parse_date
 from index.errors import ArticleSkipped, NoArticlesError
@@ -25,6 +27,9 @@ KNOWN_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFI
 
 # A NUL byte in the first block is the cheap, reliable sign of a binary file.
 _BINARY_PROBE_BYTES = 8192
+# One article (a file, or one JSON line) past this is no news story: skipped, never read whole.
+DEFAULT_MAX_ARTICLE_BYTES = 10 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,12 @@ class ReadResult:
     skipped: list[ArticleSkipped]
 
 
-def read_articles(folder: Path) -> ReadResult:
+def read_articles(folder: Path, max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> ReadResult:
     """Read every article under ``folder`` (recursively, in a stable order).
 
+    Memory stays bounded by ``max_article_bytes`` per article: a bigger file is skipped
+    without being read, and JSON Lines files are read line by line. A file that vanishes
+    between listing and reading is skipped like any unreadable one.
     Raises ``NoArticlesError`` when the folder is missing or yields no article at all.
     """
     if not folder.is_dir():
@@ -79,7 +87,9 @@ def read_articles(folder: Path) -> ReadResult:
     for path in sorted(iter_article_files(folder)):
         relative = path.relative_to(folder).as_posix()
         try:
-            articles.extend(read_file(path, relative))
+            found, bad_lines = read_file(path, relative, max_article_bytes)
+            articles.extend(found)
+            skipped.extend(bad_lines)
         except ArticleSkipped as skip:
             skipped.append(skip)
         except OSError as error:
@@ -104,14 +114,30 @@ def iter_article_files(folder: Path) -> Iterator[Path]:
                 yield Path(root) / name
 
 
-def read_file(path: Path, relative: str) -> list[Article]:
-    """Read one file into its articles (one, or several for JSON Lines)."""
+def read_file(
+    path: Path, relative: str, max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
+) -> tuple[list[Article], list[ArticleSkipped]]:
+    """Read one file into its articles (one, or several for JSON Lines) and its skipped lines.
+
+    Only regular files are opened (a FIFO would block the build forever); the open is
+    non-blocking for that reason, and the checks use the opened file's own ``fstat``.
+    """
     suffix = path.suffix.lower()
     if suffix not in KNOWN_SUFFIXES:
         raise ArticleSkipped(relative, f"unknown kind of file '{suffix or path.name}'")
-    text = _decode(path.read_bytes(), relative)
-    if suffix in JSONL_SUFFIXES:
-        return _read_jsonl(text, relative)
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise ArticleSkipped(relative, "not a regular file")
+        if suffix in JSONL_SUFFIXES:
+            return _read_jsonl(handle, relative, max_article_bytes)
+        if info.st_size > max_article_bytes:
+            raise ArticleSkipped(relative, _too_large(info.st_size, max_article_bytes))
+        data = handle.read(max_article_bytes + 1)  # bounded, even if the file grew since
+        if len(data) > max_article_bytes:
+            raise ArticleSkipped(relative, _too_large(len(data), max_article_bytes))
+        text = _decode(data, relative)
     if suffix in TEXT_SUFFIXES:
         blocks = _text_blocks(text)
         title = blocks.pop(0) if blocks else ""
@@ -119,7 +145,15 @@ def read_file(path: Path, relative: str) -> list[Article]:
         title, blocks = html_blocks(markdown_to_html(text))
     else:
         title, blocks = html_blocks(text)
-    return [_article_from_blocks(relative, title, blocks)]
+    return [_article_from_blocks(relative, title, blocks)], []
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"too large for one article ({size / 2**20:.1f} MB; {_limit(limit)})"
+
+
+def _limit(limit: int) -> str:
+    return f"the limit is {limit / 2**20:.1f} MB, MAX_ARTICLE_MB"
 
 
 def _decode(data: bytes, relative: str) -> str:
@@ -163,23 +197,49 @@ def _article_from_blocks(relative: str, title: str, blocks: list[str]) -> Articl
     return Article(id=relative, title=title, date=date, paragraphs=paragraphs, path=relative)
 
 
-def _read_jsonl(text: str, relative: str) -> list[Article]:
+def _read_jsonl(
+    handle: BinaryIO, relative: str, max_line_bytes: int
+) -> tuple[list[Article], list[ArticleSkipped]]:
     """One article per line: ``title``, ``text``, optional ``date`` and ``url``.
 
-    A bad line is skipped on its own; the file is skipped only when no line is usable.
+    Read line by line, so a big archive never sits in memory whole; a line over
+    ``max_line_bytes`` is passed over unread. A bad line is skipped (and reported) on its own;
+    the file is skipped only when no line is usable.
     """
+    probe = handle.read(_BINARY_PROBE_BYTES)
+    if b"\x00" in probe:
+        raise ArticleSkipped(relative, "binary file, not text")
+    handle.seek(0)
     articles, problems = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_bounded_lines(handle, max_line_bytes), start=1):
+        if line is None:
+            problems.append(f"line {number}: too long for one article ({_limit(max_line_bytes)})")
+            continue
         if not line.strip():
             continue
         try:
-            articles.append(_article_from_json(json.loads(line), relative, number))
-        except (json.JSONDecodeError, ValueError, TypeError) as error:
+            record = json.loads(line.decode("utf-8-sig" if number == 1 else "utf-8"))
+            articles.append(_article_from_json(record, relative, number))
+        except (UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError) as error:
             problems.append(f"line {number}: {error}")
     if not articles:
         reason = "; ".join(problems[:3]) or "no article lines"
         raise ArticleSkipped(relative, f"no usable JSON line ({reason})")
-    return articles
+    return articles, [ArticleSkipped(relative, problem) for problem in problems]
+
+
+def _bounded_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
+    """The file's lines, or None for a line longer than ``limit`` (skipped in chunks)."""
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):  # drain the rest of the long line
+            line = handle.readline(_READ_CHUNK)
+        yield None
 
 
 def _article_from_json(record: object, relative: str, number: int) -> Article:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.articles import ReadResult, read_articles
+from index.articles import DEFAULT_MAX_ARTICLE_BYTES, ReadResult, read_articles
 from index.dense import (
     DEFAULT_EXACT_LIMIT,
     DenseIndex,
@@ -66,6 +66,7 @@ class BuildOptions:
     ivf_nlist: int = 0  # 0: sized by the count
     ivf_nprobe: int = 0  # 0: sized by nlist
     batch_size: int = 64
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
     show_progress: bool = False
     full: bool = False
 
@@ -127,7 +128,7 @@ def build_index(
     """
     started = time.perf_counter()
     report = BuildReport()
-    read: ReadResult = read_articles(seeds_dir)
+    read: ReadResult = read_articles(seeds_dir, options.max_article_bytes)
     report.skipped = read.skipped
     splits = [split_article(article, options.chunking) for article in read.articles]
     previous = None if options.full else _load_previous(index_dir, embedder, options, report)

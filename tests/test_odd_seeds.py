@@ -1,0 +1,136 @@
+"""Seeds folders as people really keep them: huge files, thousands of tiny ones, FIFOs,
+links to nowhere, files deleted while the build reads. The build indexes what it can, says what
+it skipped and why, and its memory does not grow with a file it will not index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from index.articles import read_articles
+from index.builder import BuildOptions, build_index
+from index.embedder import Embedder
+
+MB = 2**20
+PARAGRAPH = (
+    "The harbour authority said on Tuesday that the new ferry terminal would open in May, "
+    "after two years of building work and a long dispute over the contract.\n\n"
+)
+
+
+def write_big_text(path: Path, size: int) -> None:
+    """A real, readable article of about ``size`` bytes (title, byline, many paragraphs)."""
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("Harbour log\n\nPosted May 2, 2024\n\n")
+        block = PARAGRAPH * 1024
+        for _ in range(size // len(block) + 1):
+            handle.write(block)
+        handle.truncate(size)
+
+
+def peak_rss_mb_of(command: list[str], cwd: Path) -> tuple[int, str, str, float]:
+    """Run ``command``; return its exit code, stdout, stderr and its own peak resident MB."""
+    with (cwd / "out.txt").open("w") as out, (cwd / "err.txt").open("w") as err:
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return (
+        process.returncode,
+        (cwd / "out.txt").read_text(),
+        (cwd / "err.txt").read_text(),
+        usage.ru_maxrss / 1024,
+    )
+
+
+def test_a_100_mb_article_is_skipped_unread_and_the_rest_indexed(
+    seeds: Path, tmp_path: Path
+) -> None:
+    write_big_text(seeds / "harbour-log.txt", 100 * MB)
+    with (seeds / "archive.jsonl").open("w", encoding="utf-8") as archive:
+        archive.write(json.dumps({"title": "Ferry fares", "text": "Fares rise by 5%."}) + "\n")
+        archive.write(json.dumps({"title": "Huge", "text": "x " * (6 * MB)}) + "\n")
+        archive.write(json.dumps({"title": "Bridge", "text": "The bridge reopens."}) + "\n")
+    command = [sys.executable, "-m", "bot", "index", "build"]
+    code, out, err, big_peak = peak_rss_mb_of(command, tmp_path)
+    assert code == 0, err
+    assert "3 added" in out  # the seed article and two of the three archive lines
+    assert (
+        "skipped harbour-log.txt: too large for one article (100.0 MB; "
+        "the limit is 10.0 MB, MAX_ARTICLE_MB)"
+    ) in err
+    assert "skipped archive.jsonl: line 2: too long for one article" in err  # 12 MB of text
+    (seeds / "harbour-log.txt").unlink()
+    (seeds / "archive.jsonl").unlink()
+    code, _, err, small_peak = peak_rss_mb_of([*command, "--full"], tmp_path)
+    assert code == 0, err
+    # Reading the 100 MB file would add hundreds of MB (bytes, text, paragraphs).
+    assert big_peak < small_peak + 60, (big_peak, small_peak)
+
+
+def test_long_json_lines_are_skipped_on_their_own(seeds: Path) -> None:
+    with (seeds / "archive.jsonl").open("w", encoding="utf-8") as archive:
+        archive.write(json.dumps({"title": "Ferry fares", "text": "Fares rise by 5%."}) + "\n")
+        archive.write(json.dumps({"title": "Huge", "text": "x " * MB}) + "\n")
+        archive.write("not json\n")
+        archive.write(json.dumps({"title": "Bridge", "text": "The bridge reopens."}))
+    result = read_articles(seeds, max_article_bytes=MB)
+    titles = sorted(article.title for article in result.articles)
+    assert titles == ["All Syrian IS fighters leave Raqa: monitor", "Bridge", "Ferry fares"]
+    reasons = [str(skip) for skip in result.skipped]
+    assert reasons[0] == (
+        "skipped archive.jsonl: line 2: too long for one article "
+        "(the limit is 1.0 MB, MAX_ARTICLE_MB)"
+    )
+    assert reasons[1].startswith("skipped archive.jsonl: line 3: Expecting value")
+
+
+def test_ten_thousand_tiny_files_in_nested_folders(tmp_path: Path, embedder: Embedder) -> None:
+    seeds = tmp_path / "seeds"
+    for number in range(10_000):
+        folder = seeds / f"{number % 100:02d}" / f"{number // 100 % 10}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"brief-{number}.txt").write_text(
+            f"Brief {number}\n\nCouncil item {number} was approved.\n", encoding="utf-8"
+        )
+    (seeds / "00" / "loop").symlink_to(seeds, target_is_directory=True)
+    report = build_index(seeds, tmp_path / "index", embedder, BuildOptions())
+    assert len(report.added) == 10_000 and report.skipped == []
+    assert report.sentences == 10_000
+
+
+def test_fifos_and_links_to_nowhere_are_skipped(seeds: Path) -> None:
+    os.mkfifo(seeds / "pipe.txt")  # reading it would wait for a writer forever
+    (seeds / "gone.txt").symlink_to(seeds / "deleted-before-reading.txt")
+    reasons = {skip.path: skip.reason for skip in read_articles(seeds).skipped}
+    assert reasons["pipe.txt"] == "not a regular file"
+    assert reasons["gone.txt"] == "cannot be read (No such file or directory)"
+
+
+def test_files_deleted_during_the_read_are_skipped_or_read_whole(seeds: Path) -> None:
+    """A deleted file is read whole, skipped as unreadable, or never seen: never a crash."""
+    names = [f"note-{number:04d}.txt" for number in range(2000)]
+    for name in names:
+        (seeds / name).write_text(f"Note {name}\n\nThe note says {name}.\n", encoding="utf-8")
+
+    def delete_every_other() -> None:
+        for name in names[::2]:
+            (seeds / name).unlink()
+
+    deleter = threading.Thread(target=delete_every_other)
+    deleter.start()
+    result = read_articles(seeds)
+    deleter.join()
+    read = {article.id for article in result.articles}
+    skipped = {skip.path: skip.reason for skip in result.skipped}
+    assert set(names[1::2]) <= read
+    assert not read & set(skipped)
+    for name in set(skipped):
+        assert skipped[name] == "cannot be read (No such file or directory)"
+    for name in names[::2]:
+        if name in read:
+            assert next(a for a in result.articles if a.id == name).title == f"Note {name}"
