@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from telegram.ext import Application
+from telegram.ext import Application, Updater
 
 BOT_ID = 777000111
 BOT_USERNAME = "newsdesk_test_bot"
@@ -424,8 +424,14 @@ def _chat(chat_id: int, chat_type: str) -> dict[str, Any]:
 
 
 @contextmanager
-def serving(application: Application[Any, Any, Any, Any, Any, Any]) -> Iterator[None]:
-    """Run ``application`` polling the fake from its own thread and event loop, then stop it."""
+def serving(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    start: Callable[[Updater], Awaitable[object]] | None = None,
+) -> Iterator[None]:
+    """Run ``application`` in its own thread and event loop, then stop it.
+
+    It polls the fake server, unless ``start`` starts the updater otherwise (a webhook).
+    """
     ready, failures = threading.Event(), []
     loop_box: list[asyncio.AbstractEventLoop] = []
     stop_box: list[asyncio.Event] = []
@@ -436,7 +442,10 @@ def serving(application: Application[Any, Any, Any, Any, Any, Any]) -> Iterator[
         async with application:
             await application.start()
             assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0, timeout=1)
+            if start is None:
+                await application.updater.start_polling(poll_interval=0, timeout=1)
+            else:
+                await start(application.updater)
             ready.set()
             await stop_box[0].wait()
             await application.updater.stop()
