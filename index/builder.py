@@ -208,6 +208,8 @@ def _assemble_vectors(
     )
     report.embedded = len(fresh)
     total = sum(len(split.sentences) for split in splits)
+    if not reuse:
+        return fresh  # every article embedded, in build order: no second copy to assemble
     vectors = np.empty((total, embedder.info.dimension), dtype=np.float32)
     row = fresh_row = 0
     for split in splits:
