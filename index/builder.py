@@ -7,11 +7,14 @@ one symlink swap, so an error or Ctrl-C mid-build leaves the previous index whol
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +30,7 @@ from index.dense import (
     reuse_training,
 )
 from index.embedder import Embedder
-from index.errors import ArticleSkipped, NewsdeskError
+from index.errors import ArticleSkipped, BuildInProgressError, NewsdeskError
 from index.lexical import LexicalIndex
 from index.manifest import (
     FORMAT_VERSION,
@@ -55,6 +58,9 @@ from index.store import (
 )
 
 log = logging.getLogger(__name__)
+
+LOCK_FILE = ".build.lock"
+STAGING_PREFIX = ".staging-"
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,47 @@ def build_index(
 ) -> BuildReport:
     """Read ``seeds_dir``, embed what changed, and swap a new build in under ``index_dir``.
 
-    Raises ``NoArticlesError`` when there is nothing to index; the live index is then untouched.
+    Raises ``NoArticlesError`` when there is nothing to index, ``BuildInProgressError`` when
+    another build of ``index_dir`` is running; the live index is then untouched.
     """
+    with _build_lock(index_dir):
+        _remove_stale_staging(index_dir / BUILDS_FOLDER)
+        return _build(seeds_dir, index_dir, embedder, options)
+
+
+@contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index folder's build lock, or refuse: two builds would race for the swap.
+
+    ``flock`` is released by the kernel when its holder dies, so a crashed build never leaves
+    the folder locked, and under the lock any staging folder is a crashed build's leftover.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / LOCK_FILE).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildInProgressError(
+                f"another build of {index_dir} is running; try again when it has finished"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_stale_staging(builds: Path) -> None:
+    if not builds.is_dir():
+        return
+    for folder in builds.iterdir():
+        if folder.name.startswith(STAGING_PREFIX):
+            log.warning("removing %s, left by a build that did not finish", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _build(
+    seeds_dir: Path, index_dir: Path, embedder: Embedder, options: BuildOptions
+) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
     read: ReadResult = read_articles(seeds_dir, options.max_article_bytes)
@@ -142,7 +187,7 @@ def build_index(
 
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     builds = index_dir / BUILDS_FOLDER
-    staging = builds / f".staging-{build_id}"
+    staging = builds / f"{STAGING_PREFIX}{build_id}"
     staging.mkdir(parents=True)
     try:
         _write_build(
@@ -302,5 +347,5 @@ def _swap_current(index_dir: Path, build: Path) -> None:
 def _remove_old_builds(builds: Path, keep: Path) -> None:
     """Delete superseded builds; open readers keep their files until they close them (POSIX)."""
     for folder in builds.iterdir():
-        if folder != keep and not folder.name.startswith(".staging-"):
+        if folder != keep and not folder.name.startswith(STAGING_PREFIX):
             shutil.rmtree(folder, ignore_errors=True)

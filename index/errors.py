@@ -40,5 +40,9 @@ class IndexCorruptError(NewsdeskError):
     """A file of the index is missing, truncated or unreadable."""
 
 
+class BuildInProgressError(NewsdeskError):
+    """Another build of the same index folder is running (from the CLI or the bot)."""
+
+
 class BuildInterrupted(NewsdeskError):
     """A build was stopped before its swap; the previous index is untouched."""

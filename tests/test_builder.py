@@ -1,15 +1,22 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from index.builder import BuildOptions, build_index
+from index.builder import LOCK_FILE, STAGING_PREFIX, BuildOptions, build_index
 from index.dense import DenseIndex, DenseParams, choose_params
 from index.embedder import Embedder
-from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from index.errors import (
+    BuildInProgressError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+)
 from index.lexical import LexicalIndex
 from index.passages import ChunkingSettings
 from index.store import current_build, open_index
@@ -155,3 +162,37 @@ def test_minus_one_ids_are_never_returned() -> None:
     assert (raw_ids == -1).any()
     scores, ids = dense.search(vectors[:3], 500)
     assert ids.shape[1] > 0 and (ids >= 0).all() and scores.shape == ids.shape
+
+
+def test_a_second_build_of_the_same_index_is_refused_until_the_first_ends(
+    seeds: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+         "print('locked', flush=True); time.sleep(60)", str(index_dir / LOCK_FILE)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(BuildInProgressError, match=r"another build of .* is running"):
+            build_index(seeds, index_dir, embedder, BuildOptions())
+    finally:
+        holder.kill()  # a killed builder's lock goes with it
+        holder.wait()
+    assert build_index(seeds, index_dir, embedder, BuildOptions()).added == ["raqqa-2017-10-15.txt"]
+
+
+def test_a_crashed_builds_staging_folder_is_removed_by_the_next_build(
+    seeds: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    build_index(seeds, index_dir, embedder, BuildOptions())
+    leftover = index_dir / "builds" / f"{STAGING_PREFIX}20260101T000000-dead00"
+    leftover.mkdir()
+    (leftover / "vectors.npy").write_bytes(b"half written")
+    build_index(seeds, index_dir, embedder, BuildOptions())
+    assert not leftover.exists()
+    assert [p.name for p in (index_dir / "builds").iterdir()] == [current_build(index_dir).name]

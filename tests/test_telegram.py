@@ -399,3 +399,18 @@ def test_slow_answers_show_typing(api: FakeBotApi, engine: Engine) -> None:
     [action] = api.calls_to("sendChatAction", ALICE)
     assert action.params["action"] == "typing"
     assert action.at <= api.calls_to("sendMessage", ALICE)[0].at
+
+
+def test_a_failed_reindex_is_reported_and_answers_go_on(
+    api: FakeBotApi, embedder: Embedder, tmp_path: Path
+) -> None:
+    own_engine = engine_over(make_seeds(tmp_path / "seeds"), tmp_path / "index", embedder)
+    for article in (tmp_path / "seeds").iterdir():
+        article.unlink()  # nothing left to index
+    with running_bot(bot_settings(api, own_engine), own_engine):
+        api.push_message("/reindex", chat_id=ADMIN)
+        reindex = api.wait_for_messages(ADMIN, 2, timeout=30)
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        [answer] = api.wait_for_messages(ALICE, 1)
+    assert reindex[1].startswith("Reindex failed, the index is unchanged: no article found in")
+    assert "<b>Mustafa Bali</b>" in answer

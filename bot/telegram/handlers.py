@@ -42,6 +42,7 @@ from bot.telegram.replies import (
     start_lines,
 )
 from bot.telegram.state import NewsContext
+from index.errors import NewsdeskError
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +244,12 @@ async def reindex_command(update: Update, context: NewsContext) -> None:
         return
     async with desk.reindex_lock:
         await message.reply_text("Reindexing the seeds folder; questions are answered meanwhile.")
-        report = await asyncio.to_thread(context.engine.reindex)
+        try:
+            report = await asyncio.to_thread(context.engine.reindex)
+        except NewsdeskError as error:  # the live index is untouched: say why, keep answering
+            logger.warning("reindex failed: %s", error)
+            await message.reply_text(f"Reindex failed, the index is unchanged: {error}")
+            return
     await reply_all(message, render_lines(describe_reindex(report, context.engine.stats())))
 
 
