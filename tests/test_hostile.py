@@ -32,9 +32,9 @@ from bot.telegram.render import (
 )
 from bot.telegram.replies import EXPIRED, sources_lines
 from index.metadata import ArticleRecord
+from tests.conftest import BOT_TOKEN as TOKEN
 from tests.fake_bot_api import FakeBotApi, serving
 
-TOKEN = "123456:TESTTOKEN-abcdefghijklmnopqrstuvwxyz012"
 QUESTION = "Who said the final battle could take hours or days?"
 ALICE, BOB = 3001, 3002
 

@@ -27,10 +27,10 @@ from bot.telegram.state import desk_of
 from index.embedder import Embedder
 from index.errors import NewsdeskError
 from index.store import open_index
+from tests.conftest import BOT_TOKEN as TOKEN
 from tests.conftest import SEED_ARTICLE
 from tests.fake_bot_api import BOT_ID, BOT_USERNAME, FakeBotApi, html_problem, serving
 
-TOKEN = "123456:TESTTOKEN-abcdefghijklmnopqrstuvwxyz012"
 ADMIN, ALICE, BOB = 1001, 1002, 1003
 GROUP = -5005
 RAQQA_QUESTION = "Who said the final battle could take hours or days?"
@@ -72,12 +72,6 @@ def engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Engi
     """One engine for the module: the Raqqa seed and a long marathon article."""
     folder = tmp_path_factory.mktemp("telegram")
     return engine_over(make_seeds(folder / "seeds"), folder / "index", embedder)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi(TOKEN) as server:
-        yield server
 
 
 def bot_settings(api: FakeBotApi, engine: Engine, **overrides: Any) -> Settings:

@@ -7,7 +7,6 @@ seen exactly once in ``sent_texts`` means it was retried after the fault, and on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,9 +17,9 @@ from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.replies import SORRY
 from bot.telegram.sending import NETWORK_RETRIES, backoff_seconds
+from tests.conftest import BOT_TOKEN as TOKEN
 from tests.fake_bot_api import FakeBotApi, Fault, serving
 
-TOKEN = "123456:TESTTOKEN-abcdefghijklmnopqrstuvwxyz012"
 QUESTION = "Who said the final battle could take hours or days?"
 ANSWER_WORDS = "<b>Mustafa Bali</b>"
 CHATS = (2001, 2002, 2003)
@@ -33,12 +32,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecatio
 def engine(seed_engine: Engine) -> Engine:
     """The session's engine over the seed article."""
     return seed_engine
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi(TOKEN) as server:
-        yield server
 
 
 def bot_settings(api: FakeBotApi, engine: Engine) -> Settings:

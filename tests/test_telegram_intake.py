@@ -10,7 +10,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,10 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.intake import UpdateIntake
+from tests.conftest import BOT_TOKEN as TOKEN
 from tests.fake_bot_api import FakeBotApi, serving
 
-TOKEN = "123456:TESTTOKEN-abcdefghijklmnopqrstuvwxyz012"
 QUESTION = "Who said the final battle could take hours or days?"
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi(TOKEN) as server:
-        yield server
 
 
 def test_intake_has_room_again_once_half_is_free() -> None:

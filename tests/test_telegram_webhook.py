@@ -12,26 +12,18 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
-import pytest
 from pydantic import SecretStr
 from telegram.ext import Updater
 
 from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import build_application, webhook_of
+from tests.conftest import BOT_TOKEN as TOKEN
 from tests.fake_bot_api import FakeBotApi, serving
 
-TOKEN = "123456:TESTTOKEN-abcdefghijklmnopqrstuvwxyz012"
 SECRET = "s3cret-Token_for-the-webhook"
 QUESTION = "Who said the final battle could take hours or days?"
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi(TOKEN) as server:
-        yield server
 
 
 def free_port() -> int:
