@@ -225,17 +225,25 @@ def _read_jsonl(
     if not articles:
         reason = "; ".join(problems[:3]) or "no article lines"
         raise ArticleSkipped(relative, f"no usable JSON line ({reason})")
-    return articles, [ArticleSkipped(relative, problem) for problem in problems]
+    if not problems:
+        return articles, []
+    # One report per file, however many lines: a broken archive must not flood the output.
+    shown = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
+    count = f"{len(problems)} line{'s' if len(problems) > 1 else ''} skipped"
+    return articles, [ArticleSkipped(relative, f"{count} ({shown})")]
 
 
 def _bounded_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
-    """The file's lines, or None for a line longer than ``limit`` (skipped in chunks)."""
+    """The file's lines, or None for a line longer than ``limit`` (skipped in chunks).
+
+    The limit counts the line's content, not its ending (``\n`` or ``\r\n``).
+    """
     while True:
-        line = handle.readline(limit + 1)
+        line = handle.readline(limit + 2)
         if not line:
             return
-        if len(line) <= limit or line.endswith(b"\n"):
-            yield line
+        if line.endswith(b"\n") or len(line) < limit + 2:  # the whole line (or the last)
+            yield line if len(line.rstrip(b"\r\n")) <= limit else None
             continue
         while line and not line.endswith(b"\n"):  # drain the rest of the long line
             line = handle.readline(_READ_CHUNK)

@@ -12,9 +12,12 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from index.articles import read_articles
 from index.builder import BuildOptions, build_index
 from index.embedder import Embedder
+from index.errors import NoArticlesError
 
 MB = 2**20
 PARAGRAPH = (
@@ -81,12 +84,21 @@ def test_long_json_lines_are_skipped_on_their_own(seeds: Path) -> None:
     result = read_articles(seeds, max_article_bytes=MB)
     titles = sorted(article.title for article in result.articles)
     assert titles == ["All Syrian IS fighters leave Raqa: monitor", "Bridge", "Ferry fares"]
-    reasons = [str(skip) for skip in result.skipped]
-    assert reasons[0] == (
-        "skipped archive.jsonl: line 2: too long for one article "
-        "(the limit is 1.0 MB, MAX_ARTICLE_MB)"
+    [skipped] = [str(skip) for skip in result.skipped]  # one report for the file
+    assert skipped.startswith(
+        "skipped archive.jsonl: 2 lines skipped (line 2: too long for one article "
+        "(the limit is 1.0 MB, MAX_ARTICLE_MB); line 3: Expecting value"
     )
-    assert reasons[1].startswith("skipped archive.jsonl: line 3: Expecting value")
+
+
+def test_json_lines_at_the_limit_with_either_line_ending(tmp_path: Path) -> None:
+    record = json.dumps({"title": "Fares", "text": "Fares rise."}).encode()
+    (tmp_path / "crlf.jsonl").write_bytes(record + b"\r\n" + record)
+    (tmp_path / "lf.jsonl").write_bytes(record + b"\n" + record + b"\n")
+    result = read_articles(tmp_path, max_article_bytes=len(record))
+    assert len(result.articles) == 4 and result.skipped == []
+    with pytest.raises(NoArticlesError, match=r"\(2 file\(s\) skipped\)"):
+        read_articles(tmp_path, max_article_bytes=len(record) - 1)
 
 
 def test_ten_thousand_tiny_files_in_nested_folders(tmp_path: Path, embedder: Embedder) -> None:

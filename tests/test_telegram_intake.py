@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from telegram import Update
 
 from bot.config import Settings
 from bot.engine import Engine
@@ -41,6 +42,26 @@ def test_intake_has_room_again_once_half_is_free() -> None:
     assert asyncio.run(scenario()) == [4, 0, 2]
     with pytest.raises(ValueError, match="at least 1"):
         UpdateIntake(0)
+
+
+def test_a_full_intake_holds_updates_back_but_never_the_stop_signal() -> None:
+    """Webhook mode: PTB awaits put() before answering Telegram, so a full intake pushes back."""
+
+    async def scenario() -> list[bool]:
+        intake = UpdateIntake(2)
+        updates = [Update(update_id) for update_id in range(3)]
+        await intake.put(updates[0])
+        await intake.put(updates[1])
+        third = asyncio.ensure_future(intake.put(updates[2]))
+        await asyncio.sleep(0.01)
+        held = not third.done()
+        await asyncio.wait_for(intake.put(object()), 1)  # PTB's stop signal goes straight in
+        intake.task_done()
+        intake.task_done()  # two of the three in the queue are done: space again
+        await asyncio.wait_for(third, 1)
+        return [held, third.done(), intake.unfinished == 2]
+
+    assert asyncio.run(scenario()) == [True, True, True]
 
 
 def test_the_bot_takes_no_more_updates_than_it_works_on(

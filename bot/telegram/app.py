@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 TOKEN_PATTERN = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,128}$")
 # Telegram only accepts these characters in a webhook secret token (1 to 256 of them).
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-CONNECTION_POOL_SIZE = 64  # connections for sending; getUpdates has its own single one
+MAX_WEBHOOK_CONNECTIONS = 100  # Telegram's upper bound for setWebhook's max_connections
+MIN_CONNECTIONS = 8  # for sending; getUpdates has its own single connection
 RATE_LIMIT_RETRIES = 3  # retries after Telegram answers 429 "Too Many Requests"
 SEND_TIMEOUT_SECONDS = 5.0  # PTB's own default wait for the Bot API's answer to a request
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -136,7 +137,11 @@ def build_application(
         token,
         base_url=settings.telegram_base_url,
         base_file_url=_file_url(settings.telegram_base_url),
-        request=HTTPXRequest(connection_pool_size=CONNECTION_POOL_SIZE, read_timeout=send_timeout),
+        # Each update in flight may send a chat action and a reply at once.
+        request=HTTPXRequest(
+            connection_pool_size=max(MIN_CONNECTIONS, 2 * settings.telegram_max_in_flight),
+            read_timeout=send_timeout,
+        ),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
         defaults=Defaults(
             parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
@@ -154,6 +159,7 @@ def build_application(
         .context_types(ContextTypes(context=NewsContext))
         .concurrent_updates(settings.telegram_max_in_flight)
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         .build(),
     )
     application.bot_data[DESK_KEY] = Desk.from_settings(settings, engine)
@@ -189,6 +195,11 @@ async def _post_init(application: NewsApplication) -> None:
     logger.info("Newsdesk is answering as @%s", application.bot.username)
 
 
+async def _post_shutdown(application: NewsApplication) -> None:
+    """Let the question workers go; a question still running finishes on its own."""
+    desk_of(application).workers.shutdown(wait=False, cancel_futures=True)
+
+
 def run_bot(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM: long polling, or a webhook server when WEBHOOK_URL is set.
 
@@ -211,6 +222,7 @@ def run_bot(settings: Settings) -> None:
                 webhook_url=webhook.url,
                 secret_token=webhook.secret,
                 allowed_updates=ALLOWED_UPDATES,
+                max_connections=min(settings.telegram_max_in_flight, MAX_WEBHOOK_CONNECTIONS),
             )
     except InvalidToken as error:
         raise TelegramStartError(

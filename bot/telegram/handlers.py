@@ -234,22 +234,37 @@ async def stats_command(update: Update, context: NewsContext) -> None:
 
 
 async def reindex_command(update: Update, context: NewsContext) -> None:
-    """Admins only: rebuild the index in a thread while questions keep being answered."""
+    """Admins only: rebuild the index in a thread while questions keep being answered.
+
+    The rebuild runs as its own task, so it holds none of the bot's update places
+    (``TELEGRAM_MAX_IN_FLIGHT``); the desk's lock keeps it to one at a time.
+    """
     message = update.effective_message
     if message is None or not await admin_admitted(update, context):
         return
-    desk = context.desk
-    if desk.reindex_lock.locked():
+    lock = context.desk.reindex_lock
+    if lock.locked():
         await message.reply_text("A reindex is already running.")
         return
-    async with desk.reindex_lock:
+    await lock.acquire()  # an unlocked asyncio.Lock is taken at once: no other /reindex between
+    try:
         await message.reply_text("Reindexing the seeds folder; questions are answered meanwhile.")
-        try:
-            report = await asyncio.to_thread(context.engine.reindex)
-        except NewsdeskError as error:  # the live index is untouched: say why, keep answering
-            logger.warning("reindex failed: %s", error)
-            await message.reply_text(f"Reindex failed, the index is unchanged: {error}")
-            return
+    except BaseException:
+        lock.release()
+        raise
+    context.application.create_task(_reindex(message, context), update=update)
+
+
+async def _reindex(message: Message, context: NewsContext) -> None:
+    """Rebuild, swap, and tell the admin what changed (or why nothing did); frees the lock."""
+    try:
+        report = await asyncio.to_thread(context.engine.reindex)
+    except NewsdeskError as error:  # the live index is untouched: say why, keep answering
+        logger.warning("reindex failed: %s", error)
+        await message.reply_text(f"Reindex failed, the index is unchanged: {error}")
+        return
+    finally:
+        context.desk.reindex_lock.release()
     await reply_all(message, render_lines(describe_reindex(report, context.engine.stats())))
 
 

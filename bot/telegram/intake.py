@@ -8,6 +8,10 @@ until at least half of it is free, then asks ``getUpdates`` for just the free ro
 stays at Telegram, where it is safe, and an update taken is answered within a few answers'
 time. Waiting for half rather than one free place lets one request fetch several updates
 under load, where each ``getUpdates`` costs about as much CPU as a ``sendMessage``.
+
+In webhook mode PTB's handler awaits ``put`` before answering Telegram's request, so ``put``
+waits while the intake is full: Telegram, which sends at most ``max_connections`` updates at
+once and none past an unanswered one, keeps the rest.
 """
 
 from __future__ import annotations
@@ -31,24 +35,40 @@ class UpdateIntake(asyncio.Queue[object]):
         self.capacity = capacity
         self.low_water = capacity - (capacity + 1) // 2  # ask again at or below this many
         self._unfinished = 0
-        self._room = asyncio.Event()
+        self._room = asyncio.Event()  # at most low_water unfinished: ask for more
         self._room.set()
+        self._space = asyncio.Event()  # below capacity: one more update fits
+        self._space.set()
 
     @property
     def unfinished(self) -> int:
         return self._unfinished
 
+    async def put(self, item: object) -> None:
+        """Queue ``item``; an update waits for space first (PTB's stop signal never does)."""
+        while isinstance(item, Update) and self._unfinished >= self.capacity:
+            await self._space.wait()
+        self.put_nowait(item)
+
     def put_nowait(self, item: object) -> None:
         super().put_nowait(item)
         self._unfinished += 1
-        if self._unfinished > self.low_water:
-            self._room.clear()
+        self._update_events()
 
     def task_done(self) -> None:
         super().task_done()
         self._unfinished -= 1
-        if self._unfinished <= self.low_water:
-            self._room.set()
+        self._update_events()
+
+    def _update_events(self) -> None:
+        for event, free in (
+            (self._room, self._unfinished <= self.low_water),
+            (self._space, self._unfinished < self.capacity),
+        ):
+            if free:
+                event.set()
+            else:
+                event.clear()
 
     async def room(self) -> int:
         """Wait until at least half the capacity is free; return how many updates fit."""
