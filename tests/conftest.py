@@ -6,8 +6,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.engine import Engine
@@ -74,3 +76,19 @@ def api() -> Iterator[FakeBotApi]:
     """A fake Bot API on 127.0.0.1 for one test."""
     with FakeBotApi(BOT_TOKEN) as server:
         yield server
+
+
+def bot_settings_for(api: FakeBotApi, engine: Engine, **overrides: Any) -> Settings:
+    """Settings of a bot over ``engine``'s index that talks to ``api`` (nothing from the shell).
+
+    Allowlists, admins and the webhook are off unless ``overrides`` set them.
+    """
+    values: dict[str, Any] = {
+        "telegram_bot_token": SecretStr(BOT_TOKEN),
+        "telegram_base_url": api.base_url,
+        "seeds_dir": engine.settings.seeds_dir,
+        "index_dir": engine.settings.index_dir,
+        "passage_max_words": engine.settings.passage_max_words,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)

@@ -17,10 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from bot.answer import Answer, Mark, MoreHit, Source
-from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.render import (
@@ -32,7 +30,7 @@ from bot.telegram.render import (
 )
 from bot.telegram.replies import EXPIRED, sources_lines
 from index.metadata import ArticleRecord
-from tests.conftest import BOT_TOKEN as TOKEN
+from tests.conftest import bot_settings_for
 from tests.fake_bot_api import FakeBotApi, serving
 
 QUESTION = "Who said the final battle could take hours or days?"
@@ -229,56 +227,47 @@ def test_lines_of_hostile_titles_are_sendable(titles: list[str], dates: list[str
 
 
 def test_forged_callback_data_gets_nothing_from_the_articles(
-    engine: Engine, tmp_path: Path
+    api: FakeBotApi, engine: Engine, tmp_path: Path
 ) -> None:
     """Another chat's answer, garbage, over 64 bytes: each press only hears "expired"."""
-    with FakeBotApi(TOKEN) as api:
-        bot_settings = Settings(
-            _env_file=None,
-            telegram_bot_token=SecretStr(TOKEN),
-            telegram_base_url=api.base_url,
-            seeds_dir=engine.settings.seeds_dir,
-            index_dir=engine.settings.index_dir,
-            webhook_url=None,
-        )
-        with serving(build_application(bot_settings, engine)):
-            api.push_message(QUESTION, chat_id=ALICE)
-            [answer] = api.wait_for_messages(ALICE, 1)
-            markup = api.markup_of(api.calls_to("sendMessage", ALICE)[0])
-            assert markup is not None
-            alice_data = [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
-            alice_message = api.last_message_id(ALICE)
-            presses = 0
+    with serving(build_application(bot_settings_for(api, engine), engine)):
+        api.push_message(QUESTION, chat_id=ALICE)
+        [answer] = api.wait_for_messages(ALICE, 1)
+        markup = api.markup_of(api.calls_to("sendMessage", ALICE)[0])
+        assert markup is not None
+        alice_data = [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+        alice_message = api.last_message_id(ALICE)
+        presses = 0
 
-            def press(data: str, message_id: int) -> None:
-                nonlocal presses
-                api.push_callback(data, message_id=message_id, chat_id=BOB, user_id=BOB)
-                presses += 1
-                api.wait_for(lambda: len(api.calls_to("answerCallbackQuery")) >= presses)
+        def press(data: str, message_id: int) -> None:
+            nonlocal presses
+            api.push_callback(data, message_id=message_id, chat_id=BOB, user_id=BOB)
+            presses += 1
+            api.wait_for(lambda: len(api.calls_to("answerCallbackQuery")) >= presses)
 
-            for data in alice_data:  # Alice's real buttons, pressed in Bob's chat
-                press(data, alice_message)
-            answer_id = alice_data[0].partition(":")[2]
-            for data in (
-                "",
-                "more:",
-                f"more:{answer_id}" + "A" * 80,  # over 64 bytes, Alice's id as its prefix
-                f"context:{answer_id[:-1]}",
-                f"context:{answer_id}\n",
-                f"more:{answer_id} ",
-                "more:" + "\x00" * 8,
-                "context:" + "😀" * 20,
-                "x" * 4096,
-            ):
-                press(data, alice_message)
+        for data in alice_data:  # Alice's real buttons, pressed in Bob's chat
+            press(data, alice_message)
+        answer_id = alice_data[0].partition(":")[2]
+        for data in (
+            "",
+            "more:",
+            f"more:{answer_id}" + "A" * 80,  # over 64 bytes, Alice's id as its prefix
+            f"context:{answer_id[:-1]}",
+            f"context:{answer_id}\n",
+            f"more:{answer_id} ",
+            "more:" + "\x00" * 8,
+            "context:" + "😀" * 20,
+            "x" * 4096,
+        ):
+            press(data, alice_message)
 
-            @settings(max_examples=25, deadline=None)
-            @given(data=st.one_of(st.text(max_size=120), st.binary(max_size=80).map(repr)))
-            def garbage(data: str) -> None:
-                press(data, api.last_message_id(ALICE))
+        @settings(max_examples=25, deadline=None)
+        @given(data=st.one_of(st.text(max_size=120), st.binary(max_size=80).map(repr)))
+        def garbage(data: str) -> None:
+            press(data, api.last_message_id(ALICE))
 
-            garbage()
-            api.wait_for(lambda: True, settle=0.3)
+        garbage()
+        api.wait_for(lambda: True, settle=0.3)
     assert api.sent_texts(BOB) == []
     assert len(api.sent_texts(ALICE)) == 1 and "Mustafa Bali" in answer
     replies = [call.params.get("text") for call in api.calls_to("answerCallbackQuery")]

@@ -28,7 +28,7 @@ from index.embedder import Embedder
 from index.errors import NewsdeskError
 from index.store import open_index
 from tests.conftest import BOT_TOKEN as TOKEN
-from tests.conftest import SEED_ARTICLE
+from tests.conftest import SEED_ARTICLE, bot_settings_for
 from tests.fake_bot_api import BOT_ID, BOT_USERNAME, FakeBotApi, html_problem, serving
 
 ADMIN, ALICE, BOB = 1001, 1002, 1003
@@ -75,20 +75,7 @@ def engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Engi
 
 
 def bot_settings(api: FakeBotApi, engine: Engine, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "telegram_bot_token": SecretStr(TOKEN),
-        "telegram_base_url": api.base_url,
-        "seeds_dir": engine.settings.seeds_dir,
-        "index_dir": engine.settings.index_dir,
-        "passage_max_words": 2000,
-        "allowed_user_ids": frozenset(),
-        "allowed_chat_ids": frozenset(),
-        "admin_user_ids": frozenset({ADMIN}),
-        "rate_limit_per_minute": 20,
-        "webhook_url": None,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
+    return bot_settings_for(api, engine, **{"admin_user_ids": frozenset({ADMIN}), **overrides})
 
 
 @contextmanager

@@ -7,17 +7,14 @@ seen exactly once in ``sent_texts`` means it was retried after the fault, and on
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.replies import SORRY
 from bot.telegram.sending import NETWORK_RETRIES, backoff_seconds
-from tests.conftest import BOT_TOKEN as TOKEN
+from tests.conftest import bot_settings_for
 from tests.fake_bot_api import FakeBotApi, Fault, serving
 
 QUESTION = "Who said the final battle could take hours or days?"
@@ -35,17 +32,7 @@ def engine(seed_engine: Engine) -> Engine:
 
 
 def bot_settings(api: FakeBotApi, engine: Engine) -> Settings:
-    values: dict[str, Any] = {
-        "telegram_bot_token": SecretStr(TOKEN),
-        "telegram_base_url": api.base_url,
-        "seeds_dir": engine.settings.seeds_dir,
-        "index_dir": engine.settings.index_dir,
-        "allowed_user_ids": frozenset(),
-        "allowed_chat_ids": frozenset(),
-        "admin_user_ids": frozenset(),
-        "webhook_url": None,
-    }
-    return Settings(_env_file=None, **values)
+    return bot_settings_for(api, engine)
 
 
 def answered_once(api: FakeBotApi, chats: tuple[int, ...]) -> None:

@@ -13,14 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from telegram import Update
 
-from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.intake import UpdateIntake
-from tests.conftest import BOT_TOKEN as TOKEN
+from tests.conftest import bot_settings_for
 from tests.fake_bot_api import FakeBotApi, serving
 
 QUESTION = "Who said the final battle could take hours or days?"
@@ -67,14 +65,7 @@ def test_a_full_intake_holds_updates_back_but_never_the_stop_signal() -> None:
 def test_the_bot_takes_no_more_updates_than_it_works_on(
     api: FakeBotApi, seed_engine: Engine
 ) -> None:
-    settings = Settings(
-        _env_file=None,
-        telegram_bot_token=SecretStr(TOKEN),
-        telegram_base_url=api.base_url,
-        seeds_dir=seed_engine.settings.seeds_dir,
-        index_dir=seed_engine.settings.index_dir,
-        telegram_max_in_flight=2,
-    )
+    settings = bot_settings_for(api, seed_engine, telegram_max_in_flight=2)
     chats = range(3001, 3009)
     for chat in chats:
         api.push_message(QUESTION, chat_id=chat)

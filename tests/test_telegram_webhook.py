@@ -16,10 +16,9 @@ import urllib.request
 from pydantic import SecretStr
 from telegram.ext import Updater
 
-from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import build_application, webhook_of
-from tests.conftest import BOT_TOKEN as TOKEN
+from tests.conftest import bot_settings_for
 from tests.fake_bot_api import FakeBotApi, serving
 
 SECRET = "s3cret-Token_for-the-webhook"
@@ -57,12 +56,9 @@ def post(url: str, body: bytes, secret: str | None) -> int:
 
 
 def test_webhook_refuses_requests_without_the_secret(api: FakeBotApi, seed_engine: Engine) -> None:
-    settings = Settings(
-        _env_file=None,
-        telegram_bot_token=SecretStr(TOKEN),
-        telegram_base_url=api.base_url,
-        seeds_dir=seed_engine.settings.seeds_dir,
-        index_dir=seed_engine.settings.index_dir,
+    settings = bot_settings_for(
+        api,
+        seed_engine,
         webhook_url="https://bot.example.org/newsdesk-hook",
         webhook_secret=SecretStr(SECRET),
         webhook_listen="127.0.0.1",
