@@ -54,8 +54,12 @@ class Engine:
         *,
         build_missing: bool = False,
         on_build: Callable[[str], None] | None = None,
+        embedder: Embedder | None = None,
     ) -> Engine:
         """Load the model and the index; with ``build_missing``, build the index first if absent.
+
+        ``embedder``, when given, is used instead of loading the model again (a second engine
+        in one process, as the tests and benchmarks make).
 
         The index is opened and checked (manifest, model name, file sizes, counts) before the
         slow model load, so a damaged or mismatched index fails fast; the model's fingerprint
@@ -68,7 +72,7 @@ class Engine:
             if not build_missing:
                 raise
             store = None
-        embedder = embedder_from_settings(settings)
+        embedder = embedder or embedder_from_settings(settings)
         if store is None:
             if on_build is not None:
                 on_build(

@@ -13,9 +13,7 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.engine import Engine
-from bot.runtime import build_from_settings
 from index.embedder import DEFAULT_MODEL, Embedder, load_embedder
-from index.store import open_index
 from tests.fake_bot_api import FakeBotApi
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -51,15 +49,9 @@ def seed_engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) ->
     (root / "seeds").mkdir()
     shutil.copy(SEED_ARTICLE, root / "seeds" / SEED_ARTICLE.name)
     settings = Settings(_env_file=None, seeds_dir=root / "seeds", index_dir=root / "index")
-    build_from_settings(settings, embedder=embedder)
-    store = open_index(
-        settings.index_dir,
-        model_name=settings.embedding_model,
-        chunking=settings.chunking,
-        model=embedder.info,
-    )
-    yield Engine(settings, embedder, store)
-    store.close()
+    engine = Engine.load(settings, build_missing=True, embedder=embedder)
+    yield engine
+    engine.store.close()
 
 
 @pytest.fixture

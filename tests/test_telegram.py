@@ -20,13 +20,11 @@ from pydantic import SecretStr
 
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
-from bot.runtime import build_from_settings
 from bot.telegram.app import build_application, run_bot
 from bot.telegram.render import MAX_MESSAGE_CHARS
 from bot.telegram.state import desk_of
 from index.embedder import Embedder
 from index.errors import NewsdeskError
-from index.store import open_index
 from tests.conftest import BOT_TOKEN as TOKEN
 from tests.conftest import SEED_ARTICLE, bot_settings_for
 from tests.fake_bot_api import BOT_ID, BOT_USERNAME, FakeBotApi, html_problem, serving
@@ -59,12 +57,7 @@ def engine_over(seeds_dir: Path, index_dir: Path, embedder: Embedder) -> Engine:
     settings = Settings(
         _env_file=None, seeds_dir=seeds_dir, index_dir=index_dir, passage_max_words=2000
     )
-    build_from_settings(settings, embedder=embedder)
-    store = open_index(
-        index_dir, model_name=settings.embedding_model, chunking=settings.chunking,
-        model=embedder.info,
-    )  # fmt: skip
-    return Engine(settings, embedder, store)
+    return Engine.load(settings, build_missing=True, embedder=embedder)
 
 
 @pytest.fixture(scope="module")

@@ -28,10 +28,8 @@ from bot.bench.fake_bot_api import serving
 from bot.bench.load_users import ADMIN_CHAT, SEED_QUESTIONS, Plan, Tally, extra_article, serve_users
 from bot.config import Settings
 from bot.engine import Engine
-from bot.runtime import build_from_settings
 from bot.telegram.app import build_application
 from bot.telegram.render import render_answer
-from index.store import open_index
 
 FAKE_TOKEN = "123456:BENCHTOKEN-abcdefghijklmnopqrstuvwxyz"
 USERS_START_SECONDS = 60.0  # for the child process to import and start the fake server
@@ -95,14 +93,7 @@ def future_replies(engine: Engine, work: Path, reindexes: int) -> list[dict[str,
         update={"seeds_dir": work / "future-seeds", "index_dir": work / "future-index"}
     )
     shutil.copytree(engine.settings.seeds_dir, settings.seeds_dir, symlinks=True)
-    build_from_settings(settings, embedder=engine.embedder)
-    store = open_index(
-        settings.index_dir,
-        model_name=settings.embedding_model,
-        chunking=settings.chunking,
-        model=engine.embedder.info,
-    )
-    twin = Engine(settings, engine.embedder, store)
+    twin = Engine.load(settings, build_missing=True, embedder=engine.embedder)
     replies = []
     for number in range(reindexes):
         extra = extra_article(number)

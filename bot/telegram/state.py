@@ -46,14 +46,14 @@ class Desk:
     settings: Settings
     access: Access
     limiter: QuestionLimiter
+    # As many workers as updates taken at once (TELEGRAM_MAX_IN_FLIGHT), one core each.
+    workers: ThreadPoolExecutor
     engine: Engine | None = None
     answers: AnswerCache = field(default_factory=AnswerCache)
     refusals: RefusalMemory = field(default_factory=RefusalMemory)
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     started_at: float = field(default_factory=time.monotonic)
     typing_after: float = TYPING_AFTER_SECONDS
-    # As many workers as updates taken at once (TELEGRAM_MAX_IN_FLIGHT), one core each.
-    workers: ThreadPoolExecutor = field(default_factory=lambda: question_workers(1))
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> Desk:
@@ -64,7 +64,7 @@ class Desk:
         )
         limiter = QuestionLimiter(settings.rate_limit_per_minute)
         workers = question_workers(settings.telegram_max_in_flight)
-        return cls(settings, access, limiter, engine, workers=workers)
+        return cls(settings, access, limiter, workers, engine)
 
     async def ask(self, question: str) -> Answer:
         """Answer on a worker thread, so the event loop goes on serving other chats."""
