@@ -30,6 +30,7 @@ from index.dense import (
     reuse_training,
 )
 from index.embedder import Embedder
+from index.entities import Entity, EntityTagger
 from index.errors import ArticleSkipped, BuildInProgressError, NewsdeskError
 from index.lexical import LexicalIndex
 from index.manifest import (
@@ -41,7 +42,7 @@ from index.manifest import (
     read_manifest,
     write_manifest,
 )
-from index.metadata import write_metadata
+from index.metadata import Metadata, write_metadata
 from index.passages import ChunkingSettings, SplitArticle, split_article
 from index.store import (
     BM25_FOLDER,
@@ -75,6 +76,7 @@ class BuildOptions:
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
     show_progress: bool = False
     full: bool = False
+    answer_model: str = ""  # fingerprint of the answer model to record in the manifest
 
 
 @dataclass
@@ -126,16 +128,21 @@ def _dense_plan(
 
 
 def build_index(
-    seeds_dir: Path, index_dir: Path, embedder: Embedder, options: BuildOptions
+    seeds_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    options: BuildOptions,
+    tagger: EntityTagger | None = None,
 ) -> BuildReport:
-    """Read ``seeds_dir``, embed what changed, and swap a new build in under ``index_dir``.
+    """Read ``seeds_dir``, embed and tag what changed, and swap a new build in under ``index_dir``.
 
-    Raises ``NoArticlesError`` when there is nothing to index, ``BuildInProgressError`` when
-    another build of ``index_dir`` is running; the live index is then untouched.
+    ``tagger`` defaults to spaCy's small English pipeline. Raises ``NoArticlesError`` when there
+    is nothing to index, ``BuildInProgressError`` when another build of ``index_dir`` is
+    running; the live index is then untouched.
     """
     with _build_lock(index_dir):
         _remove_stale_staging(index_dir / BUILDS_FOLDER)
-        return _build(seeds_dir, index_dir, embedder, options)
+        return _build(seeds_dir, index_dir, embedder, tagger or EntityTagger(), options)
 
 
 @contextmanager
@@ -169,18 +176,25 @@ def _remove_stale_staging(builds: Path) -> None:
 
 
 def _build(
-    seeds_dir: Path, index_dir: Path, embedder: Embedder, options: BuildOptions
+    seeds_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    tagger: EntityTagger,
+    options: BuildOptions,
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
     read: ReadResult = read_articles(seeds_dir, options.max_article_bytes)
     report.skipped = read.skipped
     splits = [split_article(article, options.chunking) for article in read.articles]
-    previous = None if options.full else _load_previous(index_dir, embedder, options, report)
+    previous = (
+        None if options.full else _load_previous(index_dir, embedder, tagger, options, report)
+    )
     if options.full:
         report.full_reason = "--full was asked for"
 
     vectors = _assemble_vectors(splits, previous, embedder, options, report)
+    entities = _assemble_entities(splits, previous, tagger, report)
     report.sentences = len(vectors)
     report.passages = sum(len(split.passages) for split in splits)
     report.dense, centroids = _dense_plan(previous, len(vectors), options, report)
@@ -191,7 +205,14 @@ def _build(
     staging.mkdir(parents=True)
     try:
         _write_build(
-            staging, splits, vectors, centroids, embedder, options, report, build_id, started
+            staging,
+            _Contents(splits, vectors, entities, centroids),
+            embedder,
+            tagger,
+            options,
+            report,
+            build_id,
+            started,
         )
         final = builds / build_id
         staging.rename(final)
@@ -206,13 +227,19 @@ def _build(
 
 
 def _load_previous(
-    index_dir: Path, embedder: Embedder, options: BuildOptions, report: BuildReport
+    index_dir: Path,
+    embedder: Embedder,
+    tagger: EntityTagger,
+    options: BuildOptions,
+    report: BuildReport,
 ) -> _Previous | None:
     """The live build when its vectors can be reused, else None with the reason recorded."""
     try:
         folder = current_build(index_dir)
         manifest = read_manifest(folder)
-        check_compatible(manifest, embedder.info, embedder.info.name, options.chunking)
+        check_compatible(
+            manifest, embedder.info, embedder.info.name, options.chunking, tagger=tagger.info
+        )
         verify_files(folder, manifest)
         vectors = np.load(folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
     except NewsdeskError as error:
@@ -269,22 +296,63 @@ def _assemble_vectors(
     return vectors
 
 
+def _assemble_entities(
+    splits: list[SplitArticle],
+    previous: _Previous | None,
+    tagger: EntityTagger,
+    report: BuildReport,
+) -> list[tuple[Entity, ...]]:
+    """The entities of every sentence in build order: unchanged articles keep their tags."""
+    unchanged = set(report.unchanged)
+    fresh_texts = [
+        sentence.text
+        for split in splits
+        if split.article.id not in unchanged
+        for sentence in split.sentences
+    ]
+    fresh = iter(list(tagger.tag(fresh_texts)) if fresh_texts else [])
+    entities: list[tuple[Entity, ...]] = []
+    old = Metadata(previous.folder / METADATA_FILE) if previous and unchanged else None
+    try:
+        for split in splits:
+            entry = previous.manifest.articles.get(split.article.id) if previous else None
+            if old is not None and entry is not None and split.article.id in unchanged:
+                first = entry.first_sentence
+                entities.extend(old.entities_between(first, first + entry.sentence_count))
+            else:
+                entities.extend(next(fresh) for _ in split.sentences)
+    finally:
+        if old is not None:
+            old.close()
+    return entities
+
+
+@dataclass(frozen=True)
+class _Contents:
+    """What a build writes: the split articles and, row for row, their vectors and entities."""
+
+    splits: list[SplitArticle]
+    vectors: np.ndarray
+    entities: list[tuple[Entity, ...]]
+    centroids: np.ndarray | None
+
+
 def _write_build(
     folder: Path,
-    splits: list[SplitArticle],
-    vectors: np.ndarray,
-    centroids: np.ndarray | None,
+    contents: _Contents,
     embedder: Embedder,
+    tagger: EntityTagger,
     options: BuildOptions,
     report: BuildReport,
     build_id: str,
     started: float,
 ) -> None:
+    splits, vectors = contents.splits, contents.vectors
     np.save(folder / VECTORS_FILE, vectors)
-    sentence_passages = write_metadata(folder / METADATA_FILE, splits)
+    sentence_passages = write_metadata(folder / METADATA_FILE, splits, contents.entities)
     np.save(folder / SENTENCE_PASSAGES_FILE, np.asarray(sentence_passages, dtype=np.int32))
     np.save(folder / PASSAGE_SENTENCES_FILE, _passage_bounds(splits))
-    DenseIndex.build(vectors, report.dense, centroids).save(folder / FAISS_FILE)
+    DenseIndex.build(vectors, report.dense, contents.centroids).save(folder / FAISS_FILE)
     # The title goes into each passage's BM25 text: questions name the story as well as the fact.
     passages = [
         f"{split.article.title}. {passage.text}" for split in splits for passage in split.passages
@@ -311,6 +379,7 @@ def _write_build(
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 3),
         model=embedder.info,
+        entities=tagger.info,
         chunking=options.chunking,
         dense=report.dense,
         counts={
@@ -322,6 +391,7 @@ def _write_build(
         articles=articles,
         files=file_sizes(folder),
         libraries=library_versions(),
+        answer_model=options.answer_model,
     )
     write_manifest(folder, manifest)
 

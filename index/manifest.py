@@ -14,10 +14,12 @@ from typing import Any
 
 from index.dense import DenseParams
 from index.embedder import ModelInfo
+from index.entities import TaggerInfo
 from index.errors import IndexCorruptError, IndexMismatchError
 from index.passages import ChunkingSettings
 
-FORMAT_VERSION = 1
+# 2: entities per sentence (meta.sqlite) and the tagger in the manifest.
+FORMAT_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 REBUILD_HINT = "rebuild it with: newsdesk index build --full"
 COUNT_NAMES = ("articles", "paragraphs", "passages", "sentences")
@@ -42,12 +44,14 @@ class Manifest:
     built_at: str
     build_seconds: float
     model: ModelInfo
+    entities: TaggerInfo
     chunking: ChunkingSettings
     dense: DenseParams
     counts: dict[str, int]
     articles: dict[str, ArticleEntry]
     files: dict[str, int]
     libraries: dict[str, str] = field(default_factory=dict)
+    answer_model: str = ""  # fingerprint of the answer model the index was built for
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -60,12 +64,14 @@ class Manifest:
             built_at=str(data["built_at"]),
             build_seconds=float(data["build_seconds"]),
             model=ModelInfo(**data["model"]),
+            entities=TaggerInfo(**data["entities"]),
             chunking=ChunkingSettings(**data["chunking"]),
             dense=DenseParams(**data["dense"]),
             counts={str(k): int(v) for k, v in data["counts"].items()},
             articles={k: ArticleEntry(**v) for k, v in data["articles"].items()},
             files={str(k): int(v) for k, v in data["files"].items()},
             libraries=dict(data.get("libraries", {})),
+            answer_model=str(data.get("answer_model", "")),
         )
 
 
@@ -110,6 +116,7 @@ def check_compatible(
     model_name: str,
     chunking: ChunkingSettings,
     *,
+    tagger: TaggerInfo | None = None,
     folder: Path | None = None,
 ) -> None:
     """Raise ``IndexMismatchError`` unless the index matches the model and chunking in use.
@@ -132,6 +139,12 @@ def check_compatible(
             f"{index} was built with other files of model '{built.name}' "
             f"(fingerprint {built.fingerprint}, now {model.fingerprint}); {REBUILD_HINT}"
         )
+    if tagger is not None and manifest.entities != tagger:
+        raise IndexMismatchError(
+            f"{index} was tagged with {manifest.entities.pipeline} "
+            f"{manifest.entities.version}, this Newsdesk tags with {tagger.pipeline} "
+            f"{tagger.version}; {REBUILD_HINT}"
+        )
     if manifest.chunking != chunking:
         raise IndexMismatchError(
             f"{index} was built with other chunking settings ({asdict(manifest.chunking)}); "
@@ -142,7 +155,15 @@ def check_compatible(
 def library_versions() -> dict[str, str]:
     """Versions of the libraries whose output the index holds."""
     versions = {}
-    for name in ("newsdesk", "sentence-transformers", "torch", "faiss-cpu", "bm25s", "blingfire"):
+    for name in (
+        "newsdesk",
+        "sentence-transformers",
+        "torch",
+        "faiss-cpu",
+        "bm25s",
+        "blingfire",
+        "spacy",
+    ):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

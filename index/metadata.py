@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from index.articles import Article
+from index.entities import Entity, entities_from_rows
 from index.errors import IndexCorruptError
 from index.manifest import REBUILD_HINT
 from index.passages import SplitArticle
@@ -33,7 +35,13 @@ CREATE TABLE sentences (
     id INTEGER PRIMARY KEY, article INTEGER NOT NULL, paragraph INTEGER NOT NULL,
     passage INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL
 );
+CREATE TABLE entities (
+    sentence INTEGER NOT NULL, label TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL
+);
+CREATE TABLE entity_names (name TEXT PRIMARY KEY, label TEXT NOT NULL, count INTEGER NOT NULL);
 """
+# Entities are read by sentence id ranges; the index is made after the rows are in (faster).
+_ENTITY_INDEX = "CREATE INDEX entities_by_sentence ON entities (sentence)"
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class SentenceRecord:
     start: int
     end: int
     text: str
+    entities: tuple[Entity, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,15 @@ class PassageRecord:
     sentence_count: int
 
 
-def write_metadata(path: Path, splits: Iterable[SplitArticle]) -> list[int]:
-    """Write every record in order; returns the passage id of each sentence."""
+def write_metadata(
+    path: Path, splits: Iterable[SplitArticle], entities: Sequence[tuple[Entity, ...]]
+) -> list[int]:
+    """Write every record in order; returns the passage id of each sentence.
+
+    ``entities[i]`` are the entities of sentence ``i`` in build order.
+    """
     sentence_passages: list[int] = []
+    names: Counter[tuple[str, str]] = Counter()
     connection = sqlite3.connect(path)
     try:
         connection.executescript(_SCHEMA)
@@ -108,13 +123,44 @@ def write_metadata(path: Path, splits: Iterable[SplitArticle]) -> list[int]:
                             sentence.text,
                         ),
                     )
+                    for entity in entities[sentence_id]:
+                        connection.execute(
+                            "INSERT INTO entities VALUES (?, ?, ?, ?)",
+                            (sentence_id, entity.label, entity.start, entity.end),
+                        )
+                        names[(_name_key(entity.text_in(sentence.text)), entity.label)] += 1
                     sentence_passages.append(passage_id)
                     sentence_id += 1
                 passage_id += 1
+        connection.execute(_ENTITY_INDEX)
+        connection.executemany(
+            "INSERT INTO entity_names VALUES (?, ?, ?)", _commonest_labels(names)
+        )
         connection.commit()
     finally:
         connection.close()
     return sentence_passages
+
+
+def name_key(text: str) -> str:
+    """How an entity name is looked up: lower case, single spaces, no possessive."""
+    return _name_key(text)
+
+
+def _name_key(text: str) -> str:
+    text = " ".join(text.lower().split())
+    return text[:-2] if text.endswith(("'s", "’s")) else text
+
+
+def _commonest_labels(names: Counter[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """Each distinct name once, with the label it was tagged with most often and its count."""
+    best: dict[str, tuple[str, int]] = {}
+    totals: Counter[str] = Counter()
+    for (name, label), count in names.items():
+        totals[name] += count
+        if name not in best or count > best[name][1]:
+            best[name] = (label, count)
+    return [(name, label, totals[name]) for name, (label, _) in best.items() if name]
 
 
 def _insert_article(connection: sqlite3.Connection, article_id: int, article: Article) -> None:
@@ -212,16 +258,58 @@ class Metadata:
                     (row[6], row[6] + row[7]),
                 )
             ]
+            entity_rows = [
+                entity
+                for row in passage_rows
+                for entity in self._connection.execute(
+                    "SELECT sentence, label, start, end FROM entities "
+                    "WHERE sentence >= ? AND sentence < ?",
+                    (row[6], row[6] + row[7]),
+                )
+            ]
+        by_sentence: dict[int, list[tuple[str, int, int]]] = {}
+        for sentence_id, label, start, end in entity_rows:
+            by_sentence.setdefault(sentence_id, []).append((label, start, end))
         found: dict[int, tuple[PassageRecord, list[SentenceRecord]]] = {
             row[0]: (PassageRecord(row[0], self.article(row[1]), *row[2:]), [])
             for row in passage_rows
         }
         for row in sentence_rows:
-            found[row[3]][1].append(SentenceRecord(row[0], self.article(row[1]), *row[2:]))
+            tagged = entities_from_rows(by_sentence.get(row[0], ()))
+            found[row[3]][1].append(
+                SentenceRecord(
+                    row[0], self.article(row[1]), row[2], row[3], row[4], row[5], row[6], tagged
+                )
+            )
         missing = [key for key in keys if key not in found]
         if missing:
             raise IndexCorruptError(f"index metadata has no passage {missing[0]}; {REBUILD_HINT}")
         return found
+
+    def entities_between(self, first: int, stop: int) -> list[tuple[Entity, ...]]:
+        """The entities of sentences ``first`` to ``stop - 1`` (a build reuses them)."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT sentence, label, start, end FROM entities "
+                "WHERE sentence >= ? AND sentence < ? ORDER BY rowid",
+                (first, stop),
+            ).fetchall()
+        found: list[list[tuple[str, int, int]]] = [[] for _ in range(stop - first)]
+        for sentence_id, label, start, end in rows:
+            found[sentence_id - first].append((label, start, end))
+        return [entities_from_rows(own) for own in found]
+
+    def entity_labels(self, names: Iterable[str]) -> dict[str, str]:
+        """The commonest label of each of ``names`` (looked up by ``name_key``) the index knows."""
+        keys = list(dict.fromkeys(name_key(name) for name in names))
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        with self._lock:
+            rows = self._connection.execute(
+                f"SELECT name, label FROM entity_names WHERE name IN ({marks})", keys
+            ).fetchall()
+        return {str(name): str(label) for name, label in rows}
 
     def _one(self, query: str, key: int) -> tuple[Any, ...]:
         with self._lock:
