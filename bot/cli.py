@@ -187,6 +187,63 @@ def bench_squad(
         click.echo(json.dumps(figures))
 
 
+@bench_group.command("news")
+@click.option(
+    "--questions",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSON Lines of questions (all asked); default: the reporting half of the project's own.",
+)
+@click.option(
+    "--articles",
+    type=click.Path(path_type=Path, file_okay=False),
+    default="../shared/data/news/articles",
+    show_default=True,
+    help="Folder of articles to index and ask about.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@click.pass_context
+def bench_news(ctx: click.Context, questions: Path | None, articles: Path, as_json: bool) -> None:
+    """Right article, sentence and short answer, and abstention, on real news questions."""
+    from bot.bench.answers import format_news_bench, run_news_bench
+
+    figures = run_news_bench(load_settings(ctx), questions, articles)
+    click.echo(json.dumps(figures) if as_json else format_news_bench(figures))
+
+
+@bench_group.command("squad2")
+@click.argument(
+    "path", type=click.Path(path_type=Path), default="../shared/data/squad/dev-v2.0-half.json"
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@click.pass_context
+def bench_squad2(ctx: click.Context, path: Path, as_json: bool) -> None:
+    """Answers and abstention on SQuAD v2.0 (with unanswerable questions)."""
+    from bot.bench.answers import format_squad2_bench, run_squad2_bench
+
+    figures = run_squad2_bench(load_settings(ctx), path)
+    click.echo(json.dumps(figures) if as_json else format_squad2_bench(figures))
+
+
+@cli.group("train")
+def train_group() -> None:
+    """Retrain the project's learned parts from the data in ../shared."""
+
+
+@train_group.command("answers")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the model (default: the one the package answers with).",
+)
+@click.pass_context
+def train_answers(ctx: click.Context, out: Path | None) -> None:
+    """Fit the answer model on the tuning splits and print its held-out figures."""
+    from bot.training import format_training, run_training
+
+    click.echo(format_training(run_training(load_settings(ctx), out, say=_say)))
+
+
 @bench_group.command("scale")
 @click.option(
     "--sentences",

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from index.answering.model import answer_model_fingerprint
 from index.builder import BuildOptions
 from index.dense import DEFAULT_EXACT_LIMIT
 from index.embedder import DEFAULT_MODEL
@@ -92,4 +93,5 @@ class Settings(BaseSettings):
             max_article_bytes=int(self.max_article_mb * 2**20),
             show_progress=show_progress,
             full=full,
+            answer_model=answer_model_fingerprint(),
         )

@@ -10,9 +10,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.answer import Answer
 from bot.engine import Engine
 from bot.text_render import render_answer, render_more
+from index.answering.answer import Answer
 
 PROMPT = "newsdesk> "
 HISTORY_FILE = Path.home() / ".newsdesk_history"

@@ -11,11 +11,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.answer import Answer, build_answer
 from bot.config import Settings
 from bot.runtime import build_from_settings, embedder_from_settings
+from index.answering.answer import Answer, build_answer
+from index.answering.model import AnswerModel, load_answer_model
+from index.answering.question import parse_question
 from index.builder import BuildReport
 from index.embedder import Embedder, ModelInfo
+from index.entities import EntityTagger
 from index.errors import IndexMismatchError, IndexMissingError
 from index.manifest import check_compatible
 from index.metadata import ArticleRecord
@@ -37,9 +40,16 @@ class EngineStats:
 class Engine:
     """One model and one live index behind ``ask``."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: IndexStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: IndexStore,
+        answer_model: AnswerModel | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.answer_model = answer_model or load_answer_model()
         embedder.warm_up()
         self._searcher = Searcher(store, embedder)
         self._build_lock = threading.Lock()
@@ -65,9 +75,20 @@ class Engine:
         slow model load, so a damaged or mismatched index fails fast; the model's fingerprint
         is checked after it. A damaged index raises and is never rebuilt or answered from here.
         """
+        answer_model = load_answer_model()
         store: IndexStore | None
+        why = f"No index in {settings.index_dir} yet: building it from {settings.seeds_dir} first."
         try:
             store = _open(settings, None)
+            if store.manifest.answer_model != answer_model.fingerprint:
+                store.close()
+                if not build_missing:
+                    raise IndexMismatchError(
+                        f"the index in {settings.index_dir} was built for another answer model "
+                        "(Newsdesk was updated); update it with: newsdesk index build"
+                    )
+                why = "The answer model has changed: updating the index first."
+                store = None
         except IndexMissingError:
             if not build_missing:
                 raise
@@ -75,24 +96,22 @@ class Engine:
         embedder = embedder or embedder_from_settings(settings)
         if store is None:
             if on_build is not None:
-                on_build(
-                    f"No index in {settings.index_dir} yet: building it from "
-                    f"{settings.seeds_dir} first."
-                )
+                on_build(why)
             build_from_settings(settings, embedder=embedder)
-            return cls(settings, embedder, _open(settings, embedder.info))
+            return cls(settings, embedder, _open(settings, embedder.info), answer_model)
         try:
             check_compatible(
                 store.manifest,
                 embedder.info,
                 settings.embedding_model,
                 settings.chunking,
+                tagger=EntityTagger().info,
                 folder=store.folder,
             )
         except IndexMismatchError:
             store.close()
             raise
-        return cls(settings, embedder, store)
+        return cls(settings, embedder, store, answer_model)
 
     @property
     def store(self) -> IndexStore:
@@ -101,7 +120,8 @@ class Engine:
     def ask(self, question: str, k: int = 10) -> Answer:
         """Answer one question (blocking: run it in a thread from async code)."""
         searcher = self._searcher  # one consistent index for the whole question
-        answer = build_answer(searcher.search(question, k))
+        parsed = parse_question(question, searcher.store.metadata.entity_labels)
+        answer = build_answer(parsed, searcher.search(parsed.text, k), self.answer_model)
         with self._count_lock:  # asked from several threads at once by the bot
             self._questions += 1
         return answer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.answer import NOT_FOUND, Answer, Mark, MoreHit
+from index.answering.answer import NOT_FOUND, Answer, Mark, MoreHit
 
 _BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[36m", "\033[33m", "\033[0m"
 

@@ -90,6 +90,8 @@ class BuildReport:
     skipped: list[ArticleSkipped] = field(default_factory=list)
     sentences: int = 0
     embedded: int = 0
+    tagged: int = 0  # sentences run through the entity tagger (unchanged articles keep theirs)
+    tag_seconds: float = 0.0
     passages: int = 0
     seconds: float = 0.0
     dense: DenseParams = field(default_factory=lambda: DenseParams("flat"))
@@ -194,7 +196,9 @@ def _build(
         report.full_reason = "--full was asked for"
 
     vectors = _assemble_vectors(splits, previous, embedder, options, report)
+    tagging = time.perf_counter()
     entities = _assemble_entities(splits, previous, tagger, report)
+    report.tag_seconds = time.perf_counter() - tagging
     report.sentences = len(vectors)
     report.passages = sum(len(split.passages) for split in splits)
     report.dense, centroids = _dense_plan(previous, len(vectors), options, report)
@@ -311,6 +315,7 @@ def _assemble_entities(
         for sentence in split.sentences
     ]
     fresh = iter(list(tagger.tag(fresh_texts)) if fresh_texts else [])
+    report.tagged = len(fresh_texts)
     entities: list[tuple[Entity, ...]] = []
     old = Metadata(previous.folder / METADATA_FILE) if previous and unchanged else None
     try:

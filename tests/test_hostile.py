@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import Answer, Mark, MoreHit, Source
+from index.answering.answer import Answer, Mark, MoreHit, Source
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.render import (

@@ -6,7 +6,7 @@ import logging
 import re
 import sys
 
-from bot.answer import Answer, Mark, MoreHit, Source
+from index.answering.answer import Answer, Mark, MoreHit, Source
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory, Verdict
 from bot.telegram.answers import AnswerCache
 from bot.telegram.redact import SecretRedactingFilter

@@ -52,6 +52,7 @@ def run_build_bench(settings: Settings, squad_path: Path) -> dict[str, float]:
         "full_build_seconds": round(full.seconds, 2),
         "sentences_per_second": round(full.sentences / full.seconds, 1),
         "build_to_encode_ratio": round(full.seconds / encode_seconds, 3),
+        "tag_seconds": round(full.tag_seconds, 2),
         "incremental_build_seconds": round(incremental.seconds, 2),
         "incremental_embedded": incremental.embedded,
         "incremental_to_full_ratio": round(incremental.seconds / full.seconds, 4),
@@ -66,8 +67,9 @@ def format_build_bench(figures: dict[str, float]) -> str:
             f"bare model.encode   {figures['bare_encode_seconds']:8.2f} s",
             f"full build          {figures['full_build_seconds']:8.2f} s "
             f"({figures['sentences_per_second']} sentences/s)",
+            f"  of which entity tagging   {figures['tag_seconds']:8.2f} s",
             f"  ratio build / encode        {figures['build_to_encode_ratio']:.3f} "
-            "(target <= 1.10)",
+            "(target <= 1.25 with entities)",
             f"incremental build   {figures['incremental_build_seconds']:8.2f} s "
             f"(one article changed, {figures['incremental_embedded']} sentences embedded)",
             f"  ratio incremental / full    {figures['incremental_to_full_ratio']:.4f} "

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.bench.squad import _percentile
+from bot.bench.squad import percentile
 from index.builder import BuildOptions, build_index
 from index.dense import DEFAULT_EXACT_LIMIT, DenseIndex, DenseParams
 from index.embedder import Embedder, ModelInfo
@@ -181,11 +181,11 @@ def run_scale_bench(
         "rss_after_load_mb": round(rss_after, 1),
         "rss_added_by_load_mb": round(rss_after - rss_before, 1),
         "dense_p50_ms": _ms(statistics.median(dense)),
-        "dense_p95_ms": _ms(_percentile(dense, 95)),
+        "dense_p95_ms": _ms(percentile(dense, 95)),
         "bm25_p50_ms": _ms(statistics.median(lexical)),
-        "bm25_p95_ms": _ms(_percentile(lexical, 95)),
+        "bm25_p95_ms": _ms(percentile(lexical, 95)),
         "hybrid_p50_ms": _ms(statistics.median(hybrid)),
-        "hybrid_p95_ms": _ms(_percentile(hybrid, 95)),
+        "hybrid_p95_ms": _ms(percentile(hybrid, 95)),
         "dense_recall@10": round(recall, 4),
         "vectors": f"real encodings from {base} with noise" if base else "generated clusters",
     }

@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from bot.answer import Answer
+from index.answering.answer import Answer
 
 MAX_ANSWERS = 2000
 MAX_AGE_SECONDS = 24 * 3600.0

@@ -24,7 +24,6 @@ from telegram import (
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 
-from bot.answer import Answer
 from bot.telegram.access import Verdict
 from bot.telegram.render import render_answer, render_context, render_lines, render_more
 from bot.telegram.replies import (
@@ -42,6 +41,7 @@ from bot.telegram.replies import (
     start_lines,
 )
 from bot.telegram.state import NewsContext
+from index.answering.answer import Answer
 from index.errors import NewsdeskError
 
 logger = logging.getLogger(__name__)

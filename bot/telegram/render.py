@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from bot.answer import NOT_FOUND, Answer, Mark, MoreHit, Source
+from index.answering.answer import NOT_FOUND, Answer, Mark, MoreHit, Source
 
 MAX_MESSAGE_CHARS = 4096
 # A title or date longer than this (a title that is really a whole first paragraph) is cut

@@ -15,11 +15,11 @@ from typing import Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.answer import Answer
 from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory
 from bot.telegram.answers import AnswerCache
+from index.answering.answer import Answer
 from index.embedder import one_thread_per_question
 
 DESK_KEY = "newsdesk"

@@ -1,0 +1,122 @@
+"""Question sets the answer benchmarks and the trainer share: news questions and SQuAD.
+
+A ``Case`` is one question with its expected answers (none: the articles do not answer it) and
+the article that answers it. ``half`` splits a set by article, so that the questions of one
+article are all on the training side or all on the reporting side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.bench.squad_data import load_squad, write_seeds
+from bot.config import Settings
+from index.builder import build_index
+from index.embedder import Embedder
+from index.errors import NewsdeskError
+from index.search import Searcher
+from index.store import open_index
+
+BENCH_FOLDER = Path("var/bench")
+NEWS_QUESTIONS = Path(__file__).with_name("data") / "news_questions.jsonl"
+NEWS_ARTICLES = Path("../shared/data/news/articles")
+SQUAD_V2 = Path("../shared/data/squad/dev-v2.0-half.json")
+# SOURCE.md of the v2 half: these eight are among v1.1 articles 0-23, the tuning split.
+SQUAD_V2_TUNING = frozenset(
+    {
+        "Normans",
+        "Computational complexity theory",
+        "Huguenot",
+        "Steam engine",
+        "1973 oil crisis",
+        "European Union law",
+        "Packet switching",
+        "Warsaw",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    answers: tuple[str, ...]  # empty: the articles do not answer it
+    article: str | None  # key of the article (or SQuAD paragraph) that answers it
+    group: str  # what a split keeps together: the article, or the SQuAD title
+    kind: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+def news_cases(path: Path = NEWS_QUESTIONS) -> list[Case]:
+    """The project's own questions over the news articles (JSON Lines, see the README)."""
+    cases = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise NewsdeskError(f"question file {path} is unreadable ({error})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            answers = tuple(str(a) for a in row.get("answer") or row.get("answers") or ())
+            article = row.get("article")
+            text = str(row["question"])
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise NewsdeskError(f"{path}:{number} is not a question line ({error})") from None
+        group = article or f"none-{text}"
+        cases.append(Case(text, answers, article if answers else None, group, row.get("kind", "")))
+    return cases
+
+
+def half(cases: list[Case], side: int) -> list[Case]:
+    """Side 0 (training) or 1 (reporting) of a split by ``Case.group``, stable across runs."""
+    return [case for case in cases if _side(case.group) == side]
+
+
+def _side(group: str) -> int:
+    return hashlib.sha256(group.encode()).digest()[0] % 2
+
+
+def squad_cases(path: Path, articles: slice = slice(None)) -> list[Case]:
+    """SQuAD questions as cases grouped by article title (v2's unanswerable ones included)."""
+    squad = load_squad(path, articles)
+    first = articles.start or 0
+    return [
+        Case(
+            q.text,
+            q.answers,
+            q.paragraph_key if q.answers else None,
+            squad.titles[q.article - first],
+        )
+        for q in squad.questions
+    ]
+
+
+def squad_seeds(path: Path, folder: Path, articles: slice = slice(None)) -> Path:
+    """Write the SQuAD paragraphs as seeds (one article each) and return the folder."""
+    write_seeds(load_squad(path, articles), folder)
+    return folder
+
+
+def bench_searcher(
+    name: str, seeds: Path, settings: Settings, embedder: Embedder, *, fresh: bool = False
+) -> Searcher:
+    """Build (incrementally) and open the benchmark index ``var/bench/NAME`` over ``seeds``."""
+    folder = BENCH_FOLDER / name / "index"
+    build_index(seeds, folder, embedder, settings.build_options(full=fresh))
+    store = open_index(folder, model_name=embedder.info.name, chunking=settings.chunking)
+    return Searcher(store, embedder)
+
+
+def squad_searcher(
+    path: Path, name: str, settings: Settings, embedder: Embedder, *, fresh: bool = False
+) -> Searcher:
+    """The index of every paragraph of a SQuAD file, one article each."""
+    seeds = squad_seeds(path, BENCH_FOLDER / name / "seeds")
+    return bench_searcher(name, seeds, settings, embedder, fresh=fresh)

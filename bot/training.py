@@ -1,0 +1,379 @@
+"""``newsdesk train answers``: fit the answer model on the tuning splits, report the held-out ones.
+
+Training data (never the splits reported on): SQuAD v1.1 dev articles 0-23, the eight SQuAD v2.0
+half articles that are among them, and the training half of the project's own news questions.
+Each question is searched as a user would ask it; every sentence of its top passages is an
+example, labelled 1 when it holds an expected answer in the right article. The abstention
+threshold is chosen on out-of-fold predictions (four folds by article), so it is not fitted on
+the very predictions it judges. Reported on: SQuAD v1.1 articles 24-47, the other eight v2
+articles, and the reporting half of the news questions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.bench.answer_figures import tally
+from bot.bench.qa_sets import (
+    NEWS_ARTICLES,
+    SQUAD_V2,
+    SQUAD_V2_TUNING,
+    Case,
+    bench_searcher,
+    half,
+    news_cases,
+    squad_cases,
+    squad_searcher,
+)
+from bot.bench.squad_data import DEFAULT_SQUAD
+from bot.config import Settings
+from bot.runtime import embedder_from_settings
+from index.answering.answer import build_answer
+from index.answering.candidates import FEATURES, Candidate, candidates_of, features_of
+from index.answering.model import DEFAULT_MODEL_PATH, AnswerModel, save_answer_model
+from index.answering.question import Question, parse_question
+from index.answering.spans import short_answer
+from index.answering.verifier import VERIFIER_FEATURES, verifier_row
+from index.errors import NewsdeskError
+from index.search import Searcher, SearchResult
+
+SEED = 13
+FOLDS = 4
+_PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_data_in_leaf": 50,
+    "feature_fraction": 0.9,
+    "bagging_fraction": 0.9,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "verbose": -1,
+    "num_threads": 2,
+    "seed": SEED,
+    "deterministic": True,
+}
+ROUNDS = 300
+# More of the question's words, names and numbers in a sentence never makes it less likely to
+# be the answer: constrained so, the trees cannot learn the opposite from a few odd examples.
+_INCREASING = frozenset(
+    {
+        "coverage",
+        "coverage_window",
+        "coverage_specific",
+        "names_sentence",
+        "bigrams",
+        "question_numbers",
+        "counted_noun",
+        "typed",
+    }
+)
+_PARAMS["monotone_constraints"] = [int(name in _INCREASING) for name in FEATURES]
+_PARAMS["monotone_constraints_method"] = "advanced"
+_VERIFIER_PARAMS: dict[str, Any] = {
+    **{k: v for k, v in _PARAMS.items() if not k.startswith("monotone")},
+    "num_leaves": 7,
+    "min_data_in_leaf": 40,
+    "learning_rate": 0.05,
+}
+
+
+@dataclass
+class Asked:
+    """One case searched: what the model sees for it, and the label of each candidate."""
+
+    case: Case
+    question: Question
+    result: SearchResult
+    candidates: list[Candidate]
+    features: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass
+class QuestionSet:
+    """Cases asked against one index, with the weight their examples get in training."""
+
+    name: str
+    asked: list[Asked]
+    weight: float = 1.0
+    train: bool = True
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def ask_all(
+    searcher: Searcher, cases: Iterable[Case], progress: Callable[[int], None] | None = None
+) -> list[Asked]:
+    """Search every case and collect its candidates' features and labels."""
+    lookup = searcher.store.metadata.entity_labels
+    asked = []
+    for number, case in enumerate(cases):
+        question = parse_question(case.text, lookup)
+        result = searcher.search(question.text)
+        candidates = candidates_of(result)
+        features = (
+            features_of(question, result, candidates)
+            if candidates
+            else np.zeros((0, len(FEATURES)), dtype=np.float32)
+        )
+        labels = np.array([_holds_answer(case, c) for c in candidates], dtype=np.float32)
+        asked.append(Asked(case, question, result, candidates, features, labels))
+        if progress is not None and number % 500 == 499:
+            progress(number + 1)
+    return asked
+
+
+def _holds_answer(case: Case, candidate: Candidate) -> bool:
+    if not case.answerable or candidate.hit.passage.article.key != case.article:
+        return False
+    text = candidate.text.lower()
+    return any(answer.lower() in text for answer in case.answers)
+
+
+def train_answer_model(
+    sets: list[QuestionSet], out: Path, *, rounds: int = ROUNDS, note: str = ""
+) -> tuple[AnswerModel, dict[str, dict[str, Any]]]:
+    """Fit both stages on the training sets, choose the threshold, write ``out``.
+
+    The verifier learns from the ranker's out-of-fold scores, as it will meet them on new
+    questions, and the threshold is chosen on the verifier's own out-of-fold confidences.
+    Returns the model and each set's figures (held-out sets are the honest ones).
+    """
+    import lightgbm
+
+    training = [s for s in sets if s.train]
+    flat = [(a, s) for s in training for a in s.asked]
+    if not any(a.labels.any() for a, _ in flat):
+        raise NewsdeskError("no training example holds an answer: nothing to learn from")
+    folds = [_fold(a.case.group) for a, _ in flat]
+    ranked: list[np.ndarray | None] = [None] * len(flat)
+    for inside, outside in _splits(folds):
+        booster = _fit(lightgbm, _ranker_data(flat, inside), _PARAMS, rounds)
+        for i in outside:
+            ranked[i] = _predict(booster, flat[i][0].features)
+    rows = [
+        _verifier_example(asked, scores) for (asked, _), scores in zip(flat, ranked, strict=True)
+    ]
+    checked = np.zeros(len(flat))
+    for inside, outside in _splits(folds):
+        verifier = _fit(lightgbm, _verifier_data(flat, rows, inside), _VERIFIER_PARAMS, ROUNDS // 2)
+        for i in outside:
+            checked[i] = _predict(verifier, rows[i][0])[0]
+    threshold, table = choose_threshold(flat, rows, checked)
+    everything = list(range(len(flat)))
+    booster = _fit(lightgbm, _ranker_data(flat, everything), _PARAMS, rounds)
+    full_rows = [_verifier_example(asked, _predict(booster, asked.features)) for asked, _ in flat]
+    del full_rows  # the final verifier learns from out-of-fold scores, as it will meet them
+    verifier = _fit(lightgbm, _verifier_data(flat, rows, everything), _VERIFIER_PARAMS, ROUNDS // 2)
+    stamp = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": SEED,
+        "rounds": rounds,
+        "params": {k: v for k, v in _PARAMS.items() if k != "num_threads"},
+        "verifier_params": {k: v for k, v in _VERIFIER_PARAMS.items() if k != "num_threads"},
+        "sets": {s.name: {"questions": len(s.asked), "weight": s.weight} for s in training},
+        "held_out": [s.name for s in sets if not s.train],
+        "threshold_table": table,
+        "note": note,
+    }
+    fingerprint = save_answer_model(out, booster, verifier, threshold, stamp)
+    model = AnswerModel(booster, verifier, threshold, fingerprint, stamp)
+    figures = {s.name: evaluate(model, s.asked) for s in sets}
+    return model, figures
+
+
+def _splits(folds: list[int]) -> Iterable[tuple[list[int], list[int]]]:
+    """(training rows, held-out rows) of each fold that has both."""
+    for fold in range(FOLDS):
+        inside = [i for i, f in enumerate(folds) if f != fold]
+        outside = [i for i, f in enumerate(folds) if f == fold]
+        if inside and outside:
+            yield inside, outside
+
+
+def _verifier_example(asked: Asked, scores: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """The verifier's row for one question and whether its best sentence holds the answer."""
+    if scores is None or len(scores) == 0:
+        return np.zeros((1, len(VERIFIER_FEATURES)), dtype=np.float32), 0.0
+    best = int(np.argmax(scores))
+    record = asked.candidates[best].sentence.record
+    span = short_answer(asked.question, record.text, record.entities)
+    row = verifier_row(asked.candidates, asked.features, scores, span is not None)
+    return row, float(asked.labels[best])
+
+
+def _ranker_data(
+    flat: list[tuple[Asked, QuestionSet]], keep: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    chosen = [flat[i] for i in keep if len(flat[i][0].features)]
+    return (
+        np.concatenate([a.features for a, _ in chosen]),
+        np.concatenate([a.labels for a, _ in chosen]),
+        np.concatenate([np.full(len(a.labels), s.weight, dtype=np.float32) for a, s in chosen]),
+        list(FEATURES),
+    )
+
+
+def _verifier_data(
+    flat: list[tuple[Asked, QuestionSet]],
+    rows: list[tuple[np.ndarray, float]],
+    keep: list[int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    return (
+        np.concatenate([rows[i][0] for i in keep]),
+        np.asarray([rows[i][1] for i in keep], dtype=np.float32),
+        np.asarray([flat[i][1].weight for i in keep], dtype=np.float32),
+        list(VERIFIER_FEATURES),
+    )
+
+
+def _fit(
+    lightgbm: Any,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, list[str]],
+    params: dict[str, Any],
+    rounds: int,
+) -> Any:
+    rows, labels, weights, names = data
+    dataset = lightgbm.Dataset(rows, label=labels, weight=weights, feature_name=names)
+    return lightgbm.train(params, dataset, num_boost_round=rounds)
+
+
+def _predict(booster: Any, features: np.ndarray) -> np.ndarray:
+    if len(features) == 0:
+        return np.zeros(0)
+    return np.asarray(booster.predict(features, num_threads=2))
+
+
+def choose_threshold(
+    flat: list[tuple[Asked, QuestionSet]],
+    rows: list[tuple[np.ndarray, float]],
+    confidence: np.ndarray,
+) -> tuple[float, list[dict[str, float]]]:
+    """The one threshold that best trades answering against declining on the training sets.
+
+    For each set with unanswerable questions, the no-answer-aware accuracy (answered with the
+    right sentence, or declined when unanswerable) is averaged, subject to answering at least
+    90% of the answerable news questions: a bot that declines too much is no use either.
+    """
+    names = np.array([s.name for _, s in flat])
+    answerable = np.array([a.case.answerable for a, _ in flat])
+    right = np.array([label for _, label in rows]) > 0
+    judged = [n for n in dict.fromkeys(names) if (~answerable[names == n]).any()] or list(
+        dict.fromkeys(names)
+    )
+    news = np.array([n.startswith("news") for n in names]) & answerable
+    table = []
+    best = (-1.0, 0.5)
+    for threshold in np.arange(0.05, 0.96, 0.025):
+        says = confidence >= threshold
+        good = np.where(answerable, says & right, ~says)
+        objective = float(np.mean([good[names == n].mean() for n in judged]))
+        news_answered = float(says[news].mean()) if news.any() else 1.0
+        table.append(
+            {
+                "threshold": round(float(threshold), 3),
+                "objective": round(objective, 4),
+                "news_answered": round(news_answered, 4),
+            }
+        )
+        if news_answered >= 0.9 and objective > best[0]:
+            best = (objective, float(threshold))
+    return round(best[1], 3), table
+
+
+def evaluate(model: AnswerModel, asked: list[Asked]) -> dict[str, Any]:
+    """The answer benchmark's figures for already searched questions."""
+    answers = [build_answer(a.question, a.result, model) for a in asked]
+    return tally([a.case for a in asked], answers).figures()
+
+
+def _fold(group: str) -> int:
+    return hashlib.sha256(group.encode()).digest()[1] % FOLDS
+
+
+def fingerprint_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def training_sets(settings: Settings, say: Callable[[str], None]) -> list[QuestionSet]:
+    """Search every question of the tuning and reporting splits against its benchmark index."""
+    embedder = embedder_from_settings(settings)
+    news = news_cases()
+    say(f"news: indexing {NEWS_ARTICLES} and asking {len(news)} questions")
+    searcher = bench_searcher("news", NEWS_ARTICLES, settings, embedder)
+    news_asked = ask_all(searcher, news)
+    train_groups = {case.group for case in half(news, 0)}
+    sets = [
+        QuestionSet(
+            "news train half", [a for a in news_asked if a.case.group in train_groups], 4.0
+        ),
+        QuestionSet(
+            "news report half",
+            [a for a in news_asked if a.case.group not in train_groups],
+            train=False,
+        ),
+    ]
+    v2 = squad_cases(SQUAD_V2)
+    say(f"SQuAD v2.0 half: indexing and asking {len(v2)} questions")
+    v2_asked = ask_all(squad_searcher(SQUAD_V2, "squad2", settings, embedder), v2)
+    sets += [
+        QuestionSet(
+            "squad2 tuning 8", [a for a in v2_asked if a.case.group in SQUAD_V2_TUNING], 1.0
+        ),
+        QuestionSet(
+            "squad2 unseen 8",
+            [a for a in v2_asked if a.case.group not in SQUAD_V2_TUNING],
+            train=False,
+        ),
+    ]
+    v1 = squad_cases(DEFAULT_SQUAD)
+    say(f"SQuAD v1.1: indexing and asking {len(v1)} questions")
+    v1_asked = ask_all(squad_searcher(DEFAULT_SQUAD, "squad-0-end", settings, embedder), v1)
+    first_half = {case.group for case in squad_cases(DEFAULT_SQUAD, slice(0, 24))}
+    sets += [
+        QuestionSet("squad1 0-23", [a for a in v1_asked if a.case.group in first_half], 0.5),
+        QuestionSet(
+            "squad1 24-47", [a for a in v1_asked if a.case.group not in first_half], train=False
+        ),
+    ]
+    return sets
+
+
+def run_training(
+    settings: Settings, out: Path | None, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Collect every split, train, write the model; returns what ``format_training`` prints."""
+    sets = training_sets(settings, say)
+    path = out or DEFAULT_MODEL_PATH
+    say(f"training on {sum(len(s.asked) for s in sets if s.train)} questions")
+    model, figures = train_answer_model(sets, path)
+    return {
+        "path": str(path),
+        "fingerprint": model.fingerprint,
+        "threshold": model.threshold,
+        "figures": figures,
+        "held_out": [s.name for s in sets if not s.train],
+    }
+
+
+def format_training(report: dict[str, Any]) -> str:
+    lines = [
+        f"answer model written to {report['path']} (fingerprint {report['fingerprint']}, "
+        f"threshold {report['threshold']})",
+        f"{'set':<20}{'sentence':>9}{'short':>7}{'answered':>9}{'declined':>9}{'NA acc':>8}",
+    ]
+    for name, f in report["figures"].items():
+        side = "held out" if name in report["held_out"] else "trained on"
+        lines.append(
+            f"{name:<20}{f['right_sentence']:>9.3f}{f['right_short_answer']:>7.3f}"
+            f"{f['answered']:>9.3f}{f['declined_unanswerable']:>9.3f}"
+            f"{f['no_answer_accuracy']:>8.3f}  {side}"
+        )
+    return "\n".join(lines)

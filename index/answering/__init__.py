@@ -1,0 +1,1 @@
+"""The answering core: a parsed question, scored candidate sentences, the short answer."""

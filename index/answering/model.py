@@ -1,0 +1,133 @@
+"""The learned answer model: which sentence answers, and whether to answer at all.
+
+Two stages of gradient-boosted trees (LightGBM), trained by ``newsdesk train answers``: the
+ranker gives P(this sentence answers the question) from ``candidates.FEATURES``; the verifier
+reads the question-level ``verifier.VERIFIER_FEATURES`` of the best one and gives P(the best
+sentence is the answer), the answer's confidence. The weights travel as
+one JSON file in the package (LightGBM's own text format inside, never a pickle, which would
+run code when loaded) with the feature names, the abstention threshold, how it was trained,
+and a checksum of the trees, so a damaged or foreign file is refused at load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from index.answering.candidates import FEATURES
+from index.answering.verifier import VERIFIER_FEATURES
+from index.errors import NewsdeskError
+
+if TYPE_CHECKING:
+    import lightgbm
+
+MODEL_FORMAT = 2
+DEFAULT_MODEL_PATH = Path(__file__).with_name("answer_model.json")
+
+
+class AnswerModelError(NewsdeskError):
+    """The answer model file is missing, damaged, or made for other features."""
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """Loaded trees plus the one threshold that decides between answering and declining."""
+
+    booster: lightgbm.Booster
+    verifier: lightgbm.Booster
+    threshold: float  # on the verifier's probability
+    fingerprint: str  # sha256 of the file, recorded in the index manifest
+    training: dict[str, Any]
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """P(answers) for each row of ``features``."""
+        if len(features) == 0:
+            return np.zeros(0, dtype=np.float64)
+        return np.asarray(self.booster.predict(features, num_threads=1), dtype=np.float64)
+
+    def confidence(self, row: np.ndarray) -> float:
+        """P(the best sentence is the answer) from one row of verifier features."""
+        return float(self.verifier.predict(row, num_threads=1)[0])
+
+
+def answer_model_fingerprint(path: Path = DEFAULT_MODEL_PATH) -> str:
+    """The fingerprint ``load_answer_model`` gives the file, without loading it ("" if absent)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return ""
+
+
+def load_answer_model(path: Path = DEFAULT_MODEL_PATH) -> AnswerModel:
+    """Read and check the model file; ``AnswerModelError`` says in one line what is wrong."""
+    try:
+        raw = path.read_bytes()
+        data = json.loads(raw)
+        trees, checks = str(data["booster"]), str(data["verifier"])
+        if _checksum(trees, checks) != data["checksum"]:
+            raise AnswerModelError(
+                f"answer model {path} is damaged (its trees do not match their checksum); "
+                "reinstall Newsdesk or retrain it with: newsdesk train answers"
+            )
+        if (
+            data["format"] != MODEL_FORMAT
+            or tuple(data["features"]) != FEATURES
+            or tuple(data["verifier_features"]) != VERIFIER_FEATURES
+        ):
+            raise AnswerModelError(
+                f"answer model {path} was made for other features or format; "
+                "retrain it with: newsdesk train answers"
+            )
+        threshold = float(data["threshold"])
+        training = dict(data.get("training", {}))
+    except FileNotFoundError:
+        raise AnswerModelError(f"answer model {path} is missing; reinstall Newsdesk") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise AnswerModelError(
+            f"answer model {path} is unreadable ({type(error).__name__}); reinstall Newsdesk"
+        ) from None
+    import lightgbm
+
+    try:
+        booster = lightgbm.Booster(model_str=trees)
+        verifier = lightgbm.Booster(model_str=checks)
+    except lightgbm.basic.LightGBMError as error:
+        raise AnswerModelError(f"answer model {path} has unreadable trees ({error})") from None
+    fingerprint = hashlib.sha256(raw).hexdigest()[:16]
+    return AnswerModel(booster, verifier, threshold, fingerprint, training)
+
+
+def _checksum(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+def save_answer_model(
+    path: Path,
+    booster: lightgbm.Booster,
+    verifier: lightgbm.Booster,
+    threshold: float,
+    training: dict[str, Any],
+) -> str:
+    """Write the model file; returns its fingerprint."""
+    trees, checks = booster.model_to_string(), verifier.model_to_string()
+    data = {
+        "format": MODEL_FORMAT,
+        "features": list(FEATURES),
+        "verifier_features": list(VERIFIER_FEATURES),
+        "threshold": threshold,
+        "training": training,
+        "checksum": _checksum(trees, checks),
+        "booster": trees,
+        "verifier": checks,
+    }
+    raw = json.dumps(data, indent=1).encode()
+    path.write_bytes(raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
