@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from bot.engine import Engine
@@ -101,14 +102,14 @@ def test_short_answer_is_an_entity_of_the_wanted_type(
     assert answer.found and answer.short_answer is not None
     assert short in answer.short_answer
     [mark] = answer.marks
-    record = [
+    record = next(
         s
         for s in engine.store.metadata.passages_with_sentences(
             list(range(engine.store.passage_count))
         ).values()
         for s in s[1]
         if s.text == answer.sentence
-    ][0]
+    )
     assert any(
         (e.start, e.end, e.label) == (mark.start, mark.end, label) for e in record.entities
     ), record.entities

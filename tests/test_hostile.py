@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from index.answering.answer import Answer, Mark, MoreHit, Source
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.render import (
@@ -29,6 +28,7 @@ from bot.telegram.render import (
     render_more,
 )
 from bot.telegram.replies import EXPIRED, sources_lines
+from index.answering.answer import Answer, Mark, MoreHit, Source
 from index.metadata import ArticleRecord
 from tests.conftest import bot_settings_for
 from tests.fake_bot_api import FakeBotApi, serving

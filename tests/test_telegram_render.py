@@ -6,7 +6,6 @@ import logging
 import re
 import sys
 
-from index.answering.answer import Answer, Mark, MoreHit, Source
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory, Verdict
 from bot.telegram.answers import AnswerCache
 from bot.telegram.redact import SecretRedactingFilter
@@ -18,6 +17,7 @@ from bot.telegram.render import (
     render_context,
     render_more,
 )
+from index.answering.answer import Answer, Mark, MoreHit, Source
 from tests.fake_bot_api import html_problem
 
 SOURCE = Source("Tom & Jerry <i>daily", "2017-10-15", 2, "seeds/a.txt")
