@@ -143,39 +143,49 @@ def features_of(
     total = sum(weights.values()) + len(unknown) * unknown_weight
     name_terms = [set(terms_of(name)) for name in question.entities]
     top = result.hits[0]
-    known: dict[str, set[str]] = {}  # passages repeat across candidates: stem each text once
-
-    def present(text: str) -> set[str]:
-        found = known.get(text)
-        if found is None:
-            found = known[text] = set(terms_of(text))
-        return found
-
-    def coverage(text: str) -> float:
-        if total <= 0:
-            return 0.0
-        words = present(text)
-        return sum(w for term, w in weights.items() if term in words) / total
-
-    def names_in(text: str) -> float:
-        if not name_terms:
-            return 1.0
-        words = present(text)
-        return sum(bool(terms) and terms <= words for terms in name_terms) / len(name_terms)
+    # Sentences, passages and titles repeat across candidates: stem each text once, and make
+    # a passage's or a window's words the union of its sentences' (the same words, since no
+    # word spans two sentences) instead of stemming the joined text again.
+    lists: dict[str, list[str]] = {}
+    sets: dict[str, set[str]] = {}
 
     def ordered(text: str) -> list[str]:
-        return terms_of(text)
+        found = lists.get(text)
+        if found is None:
+            found = lists[text] = terms_of(text)
+        return found
+
+    def present(text: str) -> set[str]:
+        found = sets.get(text)
+        if found is None:
+            found = sets[text] = set(ordered(text))
+        return found
+
+    def union(texts: tuple[str, ...]) -> set[str]:
+        words: set[str] = set()
+        for text in texts:
+            words |= present(text)
+        return words
+
+    def coverage(words: set[str]) -> float:
+        if total <= 0:
+            return 0.0
+        return sum(w for term, w in weights.items() if term in words) / total
+
+    def names_in(words: set[str]) -> float:
+        if not name_terms:
+            return 1.0
+        return sum(bool(terms) and terms <= words for terms in name_terms) / len(name_terms)
 
     question_bigrams = set(pairwise(question.terms))
     rarest = max(weights.values(), default=0.0)
 
-    def specific(text: str, title: str) -> float:
+    def specific(words: set[str], title: str) -> float:
         """Coverage by the words the question adds to its story's title: what it asks."""
         own = {t: w for t, w in weights.items() if t not in present(title)}
         whole = sum(own.values())
         if whole <= 0:
             return 0.0
-        words = present(text)
         return sum(w for t, w in own.items() if t in words) / whole
 
     question_numbers = set(_DIGITS.findall(question.text))
@@ -188,8 +198,8 @@ def features_of(
     for candidate in candidates:
         record = candidate.sentence.record
         passage = candidate.hit.passage
-        own = coverage(record.text)
-        window = coverage(_window(candidate))
+        own = coverage(present(record.text))
+        window = coverage(union(_window(candidate)))
         typed = wanted_entities(question, record.text, record.entities)
         per_candidate.append((own, window, typed))
     max_coverage = max((own for own, _, _ in per_candidate), default=0.0)
@@ -205,6 +215,9 @@ def features_of(
         record = candidate.sentence.record
         passage = candidate.hit.passage
         own, window, typed = per_candidate[index]
+        words = present(record.text)
+        title = present(passage.article.title)
+        passage_words = union(tuple(s.record.text for s in candidate.hit.sentences)) | title
         rows.append(
             [
                 candidate.sentence.similarity,
@@ -215,11 +228,11 @@ def features_of(
                 candidate.hit.bm25_share,
                 own,
                 own - max_coverage,
-                coverage(f"{passage.article.title}. {passage.text}"),
+                coverage(passage_words),
                 window,
-                coverage(passage.article.title),
-                names_in(record.text),
-                names_in(f"{passage.article.title}. {passage.text}"),
+                coverage(title),
+                names_in(words),
+                names_in(passage_words),
                 (len(unknown) * unknown_weight / total) if total > 0 else 0.0,
                 float(sum(full for _, full in typed)),
                 float(sum(not full for _, full in typed)),
@@ -238,10 +251,10 @@ def features_of(
                 float(passage.article.key == top.passage.article.key),
                 candidate.sentence.similarity - best_in_article[passage.article.key][0],
                 own - best_in_article[passage.article.key][1],
-                specific(record.text, passage.article.title),
+                specific(words, passage.article.title),
                 _bigrams(question_bigrams, ordered(record.text)),
-                _rarest(weights, present(record.text), rarest),
-                float(sum(t in present(record.text) for t in weights)),
+                _rarest(weights, words, rarest),
+                float(sum(t in words for t in weights)),
                 *_neighbour_similarity(candidate),
                 _counted_noun(question, record.text, typed),
                 _numbers_matched(question_numbers, record.text),
@@ -307,11 +320,11 @@ def _neighbour_similarity(candidate: Candidate) -> tuple[float, float]:
     return sum(window) / len(window), sum(by_id.values()) / len(by_id)
 
 
-def _window(candidate: Candidate) -> str:
+def _window(candidate: Candidate) -> tuple[str, ...]:
     """The sentence with its neighbours in the passage: an answer's subject is often one back."""
     record = candidate.sentence.record
     by_id = {s.record.id: s.record.text for s in candidate.hit.sentences}
-    return " ".join(by_id[i] for i in (record.id - 1, record.id, record.id + 1) if i in by_id)
+    return tuple(by_id[i] for i in (record.id - 1, record.id, record.id + 1) if i in by_id)
 
 
 def _typed_distance(question: Question, sentence: str, typed: list[tuple[Entity, bool]]) -> float:
