@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.runtime import build_from_settings, embedder_from_settings
-from index.answering.answer import Answer, build_answer
+from index.answering.answer import Answer, answer_question
 from index.answering.model import AnswerModel, load_answer_model
-from index.answering.question import parse_question
 from index.builder import BuildReport
 from index.embedder import Embedder, ModelInfo
 from index.entities import EntityTagger
@@ -120,8 +119,7 @@ class Engine:
     def ask(self, question: str, k: int = 10) -> Answer:
         """Answer one question (blocking: run it in a thread from async code)."""
         searcher = self._searcher  # one consistent index for the whole question
-        parsed = parse_question(question, searcher.store.metadata.entity_labels)
-        answer = build_answer(parsed, searcher.search(parsed.text, k), self.answer_model)
+        answer, _ = answer_question(searcher, self.answer_model, question, k)
         with self._count_lock:  # asked from several threads at once by the bot
             self._questions += 1
         return answer

@@ -298,10 +298,6 @@ def _fold(group: str) -> int:
     return hashlib.sha256(group.encode()).digest()[1] % FOLDS
 
 
-def fingerprint_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
 def training_sets(settings: Settings, say: Callable[[str], None]) -> list[QuestionSet]:
     """Search every question of the tuning and reporting splits against its benchmark index."""
     embedder = embedder_from_settings(settings)

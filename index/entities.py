@@ -111,9 +111,5 @@ def _widen(text: str, label: str, start: int, end: int) -> Entity:
     return Entity(label, start, end)
 
 
-def entities_to_rows(entities: tuple[Entity, ...]) -> list[tuple[str, int, int]]:
-    return [(e.label, e.start, e.end) for e in entities]
-
-
 def entities_from_rows(rows: Iterable[tuple[Any, ...]]) -> tuple[Entity, ...]:
     return tuple(Entity(str(label), int(start), int(end)) for label, start, end in rows)

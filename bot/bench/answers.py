@@ -31,9 +31,8 @@ from bot.bench.qa_sets import (
 from bot.bench.squad import percentile
 from bot.config import Settings
 from bot.runtime import embedder_from_settings
-from index.answering.answer import Answer, build_answer
+from index.answering.answer import Answer, answer_question
 from index.answering.model import AnswerModel, load_answer_model
-from index.answering.question import parse_question
 from index.search import Searcher
 
 BASELINE_FILE = Path(__file__).with_name("data") / "baseline_heuristics.json"
@@ -60,13 +59,11 @@ def ask_cases(
     searcher: Searcher, model: AnswerModel, cases: list[Case]
 ) -> tuple[list[Answer], list[float]]:
     """Answer every case as the engine does; returns the answers and each one's seconds."""
-    lookup = searcher.store.metadata.entity_labels
-    build_answer(parse_question("warm-up question"), searcher.search("warm-up question"), model)
+    answer_question(searcher, model, "warm-up question")
     answers, seconds = [], []
     for case in cases:
         started = time.perf_counter()
-        question = parse_question(case.text, lookup)
-        answers.append(build_answer(question, searcher.search(question.text), model))
+        answers.append(answer_question(searcher, model, case.text)[0])
         seconds.append(time.perf_counter() - started)
     return answers, seconds
 

@@ -7,22 +7,20 @@ way a user asks it, one at a time, query encoding included.
 
 from __future__ import annotations
 
-import re
 import statistics
-import string
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.bench.answer_figures import normalize, token_f1
 from bot.bench.build import peak_memory_mb
 from bot.bench.squad_data import Question, SquadSet, load_squad, write_seeds
 from bot.config import Settings
 from bot.runtime import embedder_from_settings
-from index.answering.answer import Answer, build_answer
+from index.answering.answer import Answer, answer_question
 from index.answering.model import AnswerModel, load_answer_model
-from index.answering.question import AnswerType, parse_question
+from index.answering.question import AnswerType
 from index.builder import build_index
 from index.search import Searcher, SearchResult
 from index.store import open_index
@@ -65,18 +63,18 @@ class _Tally:
             self.r5 += rank <= 5
             self.r20 += rank <= RANKS
             self.mrr10 += 1 / rank if rank <= 10 else 0.0
-        sentence = _normalize(answer.sentence)
-        self.sentence_hits += any(_normalize(gold) in sentence for gold in question.answers)
+        sentence = normalize(answer.sentence)
+        self.sentence_hits += any(normalize(gold) in sentence for gold in question.answers)
         if answer.short_answer:
             self.exact += max(
-                _normalize(answer.short_answer) == _normalize(g) for g in question.answers
+                normalize(answer.short_answer) == normalize(g) for g in question.answers
             )
-            self.f1 += max(_f1(answer.short_answer, gold) for gold in question.answers)
+            self.f1 += max(token_f1(answer.short_answer, gold) for gold in question.answers)
         if answer.question_type in _TYPED:
             self.typed += 1
             if (
                 answer.short_answer
-                and max(_f1(answer.short_answer, gold) for gold in question.answers) >= 0.5
+                and max(token_f1(answer.short_answer, gold) for gold in question.answers) >= 0.5
             ):
                 self.short_hits += 1
         self.answered += answer.found
@@ -108,14 +106,11 @@ def run_squad_bench(
     searcher = Searcher(store, embedder)
     searcher.search("warm-up question")
     model = load_answer_model()
-    lookup = store.metadata.entity_labels
 
     inside, latencies = _Tally(), []
     for question in chosen.questions:
         started = time.perf_counter()
-        parsed = parse_question(question.text, lookup)
-        result = searcher.search(parsed.text, k=RANKS + 10)
-        answer = build_answer(parsed, result, model)
+        answer, result = answer_question(searcher, model, question.text, k=RANKS + 10)
         latencies.append(time.perf_counter() - started)
         inside.add(question, result, answer)
 
@@ -152,11 +147,7 @@ def _out_of_corpus(
 ) -> dict[str, Any]:
     indexed = set(chosen.titles)
     others = [q for q in everything.questions if everything.titles[q.article] not in indexed]
-    lookup = searcher.store.metadata.entity_labels
-    declined = 0
-    for other in others:
-        parsed = parse_question(other.text, lookup)
-        declined += not build_answer(parsed, searcher.search(parsed.text), model).found
+    declined = sum(not answer_question(searcher, model, q.text)[0].found for q in others)
     return {
         "out_of_corpus_questions": len(others),
         "out_of_corpus_declined": round(declined / max(len(others), 1), 4),
@@ -171,23 +162,6 @@ def _paragraph_ranking(result: SearchResult) -> list[str]:
         if key not in keys:
             keys.append(key)
     return keys[:RANKS]
-
-
-def _normalize(text: str) -> str:
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in string.punctuation)
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def _f1(prediction: str, gold: str) -> float:
-    """SQuAD's token F1 between a predicted and a gold answer."""
-    predicted, expected = _normalize(prediction).split(), _normalize(gold).split()
-    common = sum((Counter(predicted) & Counter(expected)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(predicted), common / len(expected)
-    return 2 * precision * recall / (precision + recall)
 
 
 def percentile(values: list[float], percent: float) -> float:

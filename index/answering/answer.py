@@ -15,12 +15,12 @@ import numpy as np
 
 from index.answering.candidates import Candidate, candidates_of, features_of
 from index.answering.model import AnswerModel
-from index.answering.question import FRAMING_TERMS, Question
+from index.answering.question import FRAMING_TERMS, Question, parse_question
 from index.answering.spans import short_answer
 from index.answering.verifier import verifier_row
 from index.lexical import term_spans
 from index.metadata import ArticleRecord, PassageRecord
-from index.search import SearchResult
+from index.search import Searcher, SearchResult
 
 NOT_FOUND = "I couldn't find that in the articles."
 MORE = 3  # further passages an answer offers
@@ -94,6 +94,15 @@ def score_candidates(question: Question, result: SearchResult, model: AnswerMode
     features = features_of(question, result, candidates)
     probabilities = model.predict(features)
     return Scored(candidates, features, probabilities, np.argsort(-probabilities, kind="stable"))
+
+
+def answer_question(
+    searcher: Searcher, model: AnswerModel, text: str, k: int = 10
+) -> tuple[Answer, SearchResult]:
+    """Parse, search and answer ``text``: the one question path of every front end and bench."""
+    question = parse_question(text, searcher.store.metadata.entity_labels)
+    result = searcher.search(question.text, k)
+    return build_answer(question, result, model), result
 
 
 def build_answer(question: Question, result: SearchResult, model: AnswerModel) -> Answer:
