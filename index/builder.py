@@ -31,7 +31,15 @@ from index.dense import (
 )
 from index.embedder import Embedder
 from index.entities import Entity, EntityTagger
-from index.errors import ArticleSkipped, BuildInProgressError, NewsdeskError
+from index.errors import ArticleSkipped, BuildInProgressError, IndexFolderError, NewsdeskError
+from index.folder import (
+    BUILDS_FOLDER,
+    CURRENT_LINK,
+    STAGING_PREFIX,
+    claim_index_folder,
+    is_build_folder,
+    is_staging_folder,
+)
 from index.lexical import LexicalIndex
 from index.manifest import (
     FORMAT_VERSION,
@@ -46,8 +54,6 @@ from index.metadata import Metadata, write_metadata
 from index.passages import ChunkingSettings, SplitArticle, split_article
 from index.store import (
     BM25_FOLDER,
-    BUILDS_FOLDER,
-    CURRENT_LINK,
     FAISS_FILE,
     METADATA_FILE,
     PASSAGE_SENTENCES_FILE,
@@ -61,7 +67,6 @@ from index.store import (
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".build.lock"
-STAGING_PREFIX = ".staging-"
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,7 @@ def build_index(
     is nothing to index, ``BuildInProgressError`` when another build of ``index_dir`` is
     running; the live index is then untouched.
     """
+    claim_index_folder(index_dir, seeds_dir)
     with _build_lock(index_dir):
         _remove_stale_staging(index_dir / BUILDS_FOLDER)
         return _build(seeds_dir, index_dir, embedder, tagger or EntityTagger(), options)
@@ -172,7 +178,7 @@ def _remove_stale_staging(builds: Path) -> None:
     if not builds.is_dir():
         return
     for folder in builds.iterdir():
-        if folder.name.startswith(STAGING_PREFIX):
+        if is_staging_folder(folder):
             log.warning("removing %s, left by a build that did not finish", folder)
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -413,6 +419,11 @@ def _passage_bounds(splits: list[SplitArticle]) -> np.ndarray:
 
 def _swap_current(index_dir: Path, build: Path) -> None:
     """Point ``current`` at ``build`` with one atomic rename of a fresh symlink."""
+    link = index_dir / CURRENT_LINK
+    if link.exists() and not link.is_symlink():
+        raise IndexFolderError(
+            f"{link} is not the link Newsdesk made; move it away and build again"
+        )
     temporary = index_dir / f".{CURRENT_LINK}-{build.name}"
     temporary.unlink(missing_ok=True)
     os.symlink(build.relative_to(index_dir), temporary)
@@ -422,5 +433,5 @@ def _swap_current(index_dir: Path, build: Path) -> None:
 def _remove_old_builds(builds: Path, keep: Path) -> None:
     """Delete superseded builds; open readers keep their files until they close them (POSIX)."""
     for folder in builds.iterdir():
-        if folder != keep and not folder.name.startswith(STAGING_PREFIX):
+        if folder != keep and is_build_folder(folder):
             shutil.rmtree(folder, ignore_errors=True)

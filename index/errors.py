@@ -46,3 +46,7 @@ class BuildInProgressError(NewsdeskError):
 
 class BuildInterrupted(NewsdeskError):
     """A build was stopped before its swap; the previous index is untouched."""
+
+
+class IndexFolderError(NewsdeskError):
+    """The index folder cannot be used: a file, someone else's folder, or inside the seeds."""

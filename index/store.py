@@ -20,6 +20,7 @@ import numpy as np
 from index.dense import DenseIndex
 from index.embedder import ModelInfo
 from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from index.folder import CURRENT_LINK
 from index.lexical import LexicalIndex
 from index.manifest import (
     MANIFEST_NAME,
@@ -31,8 +32,6 @@ from index.manifest import (
 from index.metadata import Metadata
 from index.passages import ChunkingSettings
 
-CURRENT_LINK = "current"
-BUILDS_FOLDER = "builds"
 FAISS_FILE = "sentences.faiss"
 VECTORS_FILE = "vectors.npy"
 SENTENCE_PASSAGES_FILE = "sentence_passages.npy"

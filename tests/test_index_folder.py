@@ -1,0 +1,112 @@
+"""A build touches only what Newsdesk made: a user's files survive any INDEX_DIR, byte for byte."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.builder import BuildOptions, build_index
+from index.embedder import Embedder
+from index.errors import IndexFolderError
+from index.folder import MARKER_FILE
+from index.store import current_build
+
+
+def _snapshot(folder: Path) -> dict[str, bytes | str]:
+    """Every file's bytes and every link's target under ``folder``."""
+    found: dict[str, bytes | str] = {}
+    for path in sorted(folder.rglob("*")):
+        key = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            found[key] = "-> " + os.readlink(path)
+        elif path.is_file():
+            found[key] = path.read_bytes()
+    return found
+
+
+def _user_folder(root: Path) -> Path:
+    """A folder of someone's files, shaped to tempt a careless build."""
+    (root / "builds" / "2020").mkdir(parents=True)
+    (root / "builds" / "2020" / "bridge.txt").write_text("the bridge plans\n")
+    (root / "current").write_text("my current notes\n")
+    (root / "notes.md").write_text("# notes\n")
+    return root
+
+
+def test_a_folder_of_someone_elses_files_is_refused_and_left_whole(
+    seeds: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    folder = _user_folder(tmp_path / "home")
+    before = _snapshot(folder)
+    with pytest.raises(IndexFolderError, match="holds files Newsdesk did not make") as error:
+        build_index(seeds, folder, embedder, BuildOptions())
+    assert "\n" not in str(error.value)
+    assert _snapshot(folder) == before
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "around"])
+def test_an_index_folder_overlapping_the_seeds_is_refused(
+    seeds: Path, tmp_path: Path, embedder: Embedder, where: str
+) -> None:
+    index_dir = {"same": seeds, "inside": seeds / "index", "around": tmp_path}[where]
+    before = _snapshot(tmp_path)
+    with pytest.raises(IndexFolderError, match="overlap"):
+        build_index(seeds, index_dir, embedder, BuildOptions())
+    assert _snapshot(tmp_path) == before
+
+
+def test_an_index_folder_that_is_a_file_is_refused(
+    seeds: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    (tmp_path / "index").write_text("not a folder\n")
+    with pytest.raises(IndexFolderError, match="is a file"):
+        build_index(seeds, tmp_path / "index", embedder, BuildOptions())
+    assert (tmp_path / "index").read_text() == "not a folder\n"
+
+
+def test_a_rebuild_deletes_only_its_own_superseded_builds(
+    seeds: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    first = build_index(seeds, index_dir, embedder, BuildOptions()).folder
+    assert (index_dir / MARKER_FILE).is_file()
+    keep = index_dir / "builds" / "my-backup"
+    keep.mkdir()
+    (keep / "copy.txt").write_text("mine\n")
+    (index_dir / "README.txt").write_text("what this folder is\n")
+    second = build_index(seeds, index_dir, embedder, BuildOptions(full=True)).folder
+    assert first is not None and second is not None and not first.exists()
+    assert current_build(index_dir) == second
+    assert (keep / "copy.txt").read_text() == "mine\n"
+    assert (index_dir / "README.txt").read_text() == "what this folder is\n"
+
+
+def test_an_index_built_before_the_marker_is_taken_over(
+    seeds: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    build_index(seeds, index_dir, embedder, BuildOptions())
+    (index_dir / MARKER_FILE).unlink()
+    report = build_index(seeds, index_dir, embedder, BuildOptions())
+    assert report.unchanged == ["raqqa-2017-10-15.txt"]
+    assert (index_dir / MARKER_FILE).is_file()
+
+
+def test_the_cli_refuses_the_seeds_folder_as_index_in_one_line(seeds: Path, tmp_path: Path) -> None:
+    before = _snapshot(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "index", "build"],
+        cwd=tmp_path,
+        env={**os.environ, "INDEX_DIR": "seeds"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("newsdesk: the index folder seeds and the seeds folder")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert _snapshot(tmp_path) == before
