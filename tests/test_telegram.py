@@ -391,3 +391,20 @@ def test_a_failed_reindex_is_reported_and_answers_go_on(
         [answer] = api.wait_for_messages(ALICE, 1)
     assert reindex[1].startswith("Reindex failed, the index is unchanged: no article found in")
     assert "<b>Mustafa Bali</b>" in answer
+
+
+def test_an_unreadable_update_is_skipped_and_answers_go_on(
+    api: FakeBotApi, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING), running_bot(bot_settings(api, engine), engine):
+        bad = api.push_raw({"message": {"message_id": 9, "text": "no chat, no date"}})
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        [reply] = api.wait_for_messages(ALICE, 1)
+        api.push_message("How many civilians left?", chat_id=ALICE)
+        api.wait_for_messages(ALICE, 2)
+    assert "<b>Mustafa Bali</b>" in reply
+    # Polling moved past the bad update instead of asking for it again and again.
+    offsets = [int(c.params.get("offset", "0") or 0) for c in api.calls_to("getUpdates")]
+    assert max(offsets) > bad and len(offsets) < 10
+    skipped = [r for r in caplog.records if f"skipped update {bad}" in r.getMessage()]
+    assert len(skipped) == 1

@@ -257,6 +257,10 @@ class FakeBotApi:
         }
         return self._push({"callback_query": query})
 
+    def push_raw(self, update: dict[str, Any]) -> int:
+        """Queue an update as given (a malformed one, as Telegram has been seen to send)."""
+        return self._push(update)
+
     def last_message_id(self, chat_id: int) -> int:
         with self._changed:
             ids = [

@@ -17,12 +17,15 @@ once and none past an unanswered one, keeps the rest.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.ext import ExtBot
+
+logger = logging.getLogger(__name__)
 
 
 class UpdateIntake(asyncio.Queue[object]):
@@ -78,7 +81,13 @@ class UpdateIntake(asyncio.Queue[object]):
 
 
 class PacedBot(ExtBot[Any]):
-    """``ExtBot`` whose ``getUpdates`` asks for no more updates than ``intake`` has room for."""
+    """``ExtBot`` whose ``getUpdates`` asks for no more updates than ``intake`` has room for.
+
+    An update python-telegram-bot cannot read (a message without ``chat`` or ``date`` has been
+    seen) would fail the whole batch, so polling would ask for the same batch forever: such an
+    update is logged once and handed on as a bare update id, which no handler takes, so the
+    offset moves past it.
+    """
 
     def __init__(self, *args: Any, intake: UpdateIntake, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,3 +109,25 @@ class PacedBot(ExtBot[Any]):
             allowed_updates=allowed_updates,
             **kwargs,
         )
+
+    async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            return [self._readable(item) for item in result]
+        return result
+
+    def _readable(self, item: Any) -> Any:
+        try:
+            Update.de_json(item, self)
+        except Exception as error:  # PTB raises whatever its parsing hits (KeyError, TypeError)
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            if not isinstance(update_id, int):
+                raise
+            logger.warning(
+                "skipped update %d, which could not be read (%s: %s)",
+                update_id,
+                type(error).__name__,
+                error,
+            )
+            return {"update_id": update_id}
+        return item
