@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     allowed_user_ids: IdSet = Field(default_factory=frozenset, description="Empty: anyone.")
     allowed_chat_ids: IdSet = Field(default_factory=frozenset, description="Empty: any chat.")
     admin_user_ids: IdSet = Field(default_factory=frozenset, description="/stats, /reindex.")
-    rate_limit_per_minute: int = Field(20, ge=1, description="Questions per user per minute.")
+    rate_limit_per_minute: int = Field(
+        20, ge=1, description="Questions, button presses and commands per user per minute."
+    )
     telegram_sends_per_second: int = Field(
         30, ge=0, description="Bot-wide cap on Bot API requests (Telegram's is ~30/s); 0: none."
     )

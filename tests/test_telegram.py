@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -408,3 +409,27 @@ def test_an_unreadable_update_is_skipped_and_answers_go_on(
     assert max(offsets) > bad and len(offsets) < 10
     skipped = [r for r in caplog.records if f"skipped update {bad}" in r.getMessage()]
     assert len(skipped) == 1
+
+
+def test_buttons_and_commands_count_against_the_rate_limit(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine, rate_limit_per_minute=5), engine):
+        api.push_message(RAQQA_QUESTION, chat_id=BOB)
+        api.wait_for_messages(BOB, 1)
+        more = keyboard_data(api, BOB)["More"]
+        answer_id = api.last_message_id(BOB)
+        for _ in range(60):
+            api.push_callback(more, message_id=answer_id, chat_id=BOB, user_id=BOB)
+            api.push_message("/sources", chat_id=BOB)
+        asked = api.push_message("How many civilians left?", chat_id=ALICE)
+        [alice] = api.wait_for_messages(ALICE, 1)
+        answered_after = time.monotonic() - (api.handed_at(asked) or 0.0)
+        flood = api.wait_for_messages(BOB, 2, settle=1.0)
+    # Five updates in the minute (the question and four more), then one "slow down" at most.
+    replies_to_bob = len(flood) + len(api.calls_to("answerCallbackQuery"))
+    assert replies_to_bob <= 5 + 1 + 4  # More can send several messages per press
+    assert (
+        sum(text.startswith("Slow down") for text in flood)
+        + sum("Slow down" in c.params.get("text", "") for c in api.calls_to("answerCallbackQuery"))
+        == 1
+    )
+    assert "1,500" in alice and answered_after < 3.0

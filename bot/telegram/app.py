@@ -24,6 +24,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
@@ -32,6 +33,7 @@ from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.runtime import configure_logging
 from bot.telegram import handlers
+from bot.telegram.gate import gate
 from bot.telegram.intake import PacedBot, UpdateIntake
 from bot.telegram.redact import install_redaction, token_secrets
 from bot.telegram.sending import RetryingRateLimiter
@@ -169,6 +171,7 @@ def build_application(
 
 def add_handlers(application: NewsApplication) -> None:
     private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, gate), group=-1)
     application.add_handler(CommandHandler("start", handlers.start_command))
     application.add_handler(CommandHandler("help", handlers.help_command))
     application.add_handler(CommandHandler("ask", handlers.ask_command))

@@ -1,6 +1,7 @@
 """The bot's handlers: commands, questions, buttons and the one error handler.
 
-Each handler checks access first, then does one thing. Questions go to ``engine.ask`` on the
+The gate (``gate.py``) has already checked access and the rate limit; each handler does one
+thing. Questions go to ``engine.ask`` on the
 desk's worker threads (``Desk.ask``) so the event loop keeps serving other chats meanwhile.
 """
 
@@ -24,19 +25,16 @@ from telegram import (
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 
-from bot.telegram.access import Verdict
 from bot.telegram.render import render_answer, render_context, render_lines, render_more
 from bot.telegram.replies import (
     ADMINS_ONLY,
     EMPTY_QUESTION,
     EXPIRED,
     QUESTION_TOO_LONG,
-    REFUSED,
     SORRY,
     describe_reindex,
     describe_stats,
     help_lines,
-    slow_down,
     sources_lines,
     start_lines,
 )
@@ -67,26 +65,8 @@ async def reply_all(
         )
 
 
-async def admitted(update: Update, context: NewsContext) -> bool:
-    """Whether the allowlists admit this update; refuses a stranger once, then stays quiet."""
-    user, chat = update.effective_user, update.effective_chat
-    user_id, chat_id = (user.id if user else None), (chat.id if chat else None)
-    desk = context.desk
-    if desk.access.allows(user_id, chat_id):
-        return True
-    logger.info("refused an update from user %s in chat %s", user_id, chat_id)
-    refuse = desk.refusals.should_refuse(user_id, chat_id)
-    if update.callback_query is not None:
-        await update.callback_query.answer(REFUSED if refuse else None)
-    elif refuse and update.effective_message is not None:
-        await update.effective_message.reply_text(REFUSED)
-    return False
-
-
-async def admin_admitted(update: Update, context: NewsContext) -> bool:
-    """Allowlists first, then the admin list; non-admins are told so, briefly."""
-    if not await admitted(update, context):
-        return False
+async def admin_only(update: Update, context: NewsContext) -> bool:
+    """Whether the sender is an admin; others are told so, briefly (the gate let them in)."""
     user = update.effective_user
     if context.desk.access.is_admin(user.id if user else None):
         return True
@@ -132,7 +112,7 @@ def answer_keyboard(answer: Answer, answer_id: str) -> InlineKeyboardMarkup | No
 
 
 async def answer_question(update: Update, context: NewsContext, question: str) -> None:
-    """Rate-limit, ask the engine off the event loop, and reply with the rendered answer."""
+    """Ask the engine off the event loop and reply with the rendered answer."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
@@ -144,12 +124,6 @@ async def answer_question(update: Update, context: NewsContext, question: str) -
         await message.reply_text(QUESTION_TOO_LONG.format(limit=MAX_QUESTION_CHARS))
         return
     desk = context.desk
-    verdict = desk.limiter.check(user.id)
-    if verdict is Verdict.QUIET:
-        return
-    if verdict is Verdict.WARN:
-        await message.reply_text(slow_down(desk.limiter, user.id))
-        return
     async with typing_in(context.bot, message.chat_id, desk.typing_after):
         answer = await desk.ask(question)
     answer_id = desk.answers.store(message.chat_id, answer)
@@ -175,7 +149,7 @@ def question_for_bot(message: Message, bot_username: str, bot_id: int) -> str | 
 async def private_message(update: Update, context: NewsContext) -> None:
     """Plain text in a private chat is a question."""
     message = update.effective_message
-    if message is None or not await admitted(update, context):
+    if message is None:
         return
     await answer_question(update, context, message.text or "")
 
@@ -186,7 +160,7 @@ async def group_message(update: Update, context: NewsContext) -> None:
     if message is None:
         return
     question = question_for_bot(message, context.bot.username, context.bot.id)
-    if question is None or not await admitted(update, context):
+    if question is None:
         return  # chatter between people is none of the bot's business
     await answer_question(update, context, question)
 
@@ -194,7 +168,7 @@ async def group_message(update: Update, context: NewsContext) -> None:
 async def ask_command(update: Update, context: NewsContext) -> None:
     """/ask QUESTION, the way to ask in a group."""
     message = update.effective_message
-    if message is None or not await admitted(update, context):
+    if message is None:
         return
     await answer_question(update, context, _COMMAND_PREFIX.sub("", message.text or "", count=1))
 
@@ -202,7 +176,7 @@ async def ask_command(update: Update, context: NewsContext) -> None:
 async def start_command(update: Update, context: NewsContext) -> None:
     """Say what the bot knows: how many articles, their dates, and example questions."""
     message = update.effective_message
-    if message is None or not await admitted(update, context):
+    if message is None:
         return
     await reply_all(message, render_lines(start_lines(context.engine.articles())))
 
@@ -210,7 +184,7 @@ async def start_command(update: Update, context: NewsContext) -> None:
 async def help_command(update: Update, context: NewsContext) -> None:
     """How to ask, and the commands."""
     message = update.effective_message
-    if message is None or not await admitted(update, context):
+    if message is None:
         return
     user = update.effective_user
     is_admin = context.desk.access.is_admin(user.id if user else None)
@@ -220,7 +194,7 @@ async def help_command(update: Update, context: NewsContext) -> None:
 async def sources_command(update: Update, context: NewsContext) -> None:
     """The indexed articles, with their dates."""
     message = update.effective_message
-    if message is None or not await admitted(update, context):
+    if message is None:
         return
     await reply_all(message, render_lines(sources_lines(context.engine.articles())))
 
@@ -228,7 +202,7 @@ async def sources_command(update: Update, context: NewsContext) -> None:
 async def stats_command(update: Update, context: NewsContext) -> None:
     """Admins only: index size, model, questions answered, uptime."""
     message = update.effective_message
-    if message is None or not await admin_admitted(update, context):
+    if message is None or not await admin_only(update, context):
         return
     await reply_all(message, render_lines(describe_stats(context.engine.stats())))
 
@@ -240,7 +214,7 @@ async def reindex_command(update: Update, context: NewsContext) -> None:
     (``TELEGRAM_MAX_IN_FLIGHT``); the desk's lock keeps it to one at a time.
     """
     message = update.effective_message
-    if message is None or not await admin_admitted(update, context):
+    if message is None or not await admin_only(update, context):
         return
     lock = context.desk.reindex_lock
     if lock.locked():
@@ -271,7 +245,7 @@ async def _reindex(message: Message, context: NewsContext) -> None:
 async def unknown_command(update: Update, context: NewsContext) -> None:
     """An unknown command in a private chat gets a pointer to /help."""
     message = update.effective_message
-    if message is None or not await admitted(update, context):
+    if message is None:
         return
     await message.reply_text("I don't know that command. Send /help to see what I can do.")
 
@@ -279,7 +253,7 @@ async def unknown_command(update: Update, context: NewsContext) -> None:
 async def button_callback(update: Update, context: NewsContext) -> None:
     """ "More" and "Context": look the answer up server-side, for this chat only."""
     query = update.callback_query
-    if query is None or not await admitted(update, context):
+    if query is None:
         return
     match = CALLBACK_DATA.match(query.data or "")
     chat_id = query.message.chat.id if query.message is not None else None
