@@ -81,6 +81,7 @@ class Fault(Enum):
     RATE_LIMIT = "429"  # Too Many Requests, with parameters.retry_after
     BAD_GATEWAY = "502"
     HANG = "hang"  # no answer until long after the client gave up
+    SLOW = "slow"  # delivered at once, but answered only long after the client gave up
 
 
 @dataclass(frozen=True)
@@ -358,13 +359,15 @@ class FakeBotApi:
             if fault is not None:
                 self._state.faulted.append((fault.fault, ApiCall(method, params)))
                 self._changed.notify_all()
-        if fault is not None:
+        if fault is not None and fault.fault is not Fault.SLOW:
             return self._fail(fault)
         status, result = self._answer(method, params)
         if method != "getUpdates" or result:
             with self._changed:
                 self._state.calls.append(ApiCall(method, params))
                 self._changed.notify_all()
+        if fault is not None:  # slow: the message is delivered, the answer comes too late
+            self._closing.wait(fault.hang_seconds)
         if status != 200:
             return status, {"ok": False, "error_code": status, "description": result}
         return 200, {"ok": True, "result": result}

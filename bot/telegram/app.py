@@ -49,7 +49,11 @@ WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 MAX_WEBHOOK_CONNECTIONS = 100  # Telegram's upper bound for setWebhook's max_connections
 MIN_CONNECTIONS = 8  # for sending; getUpdates has its own single connection
 RATE_LIMIT_RETRIES = 3  # retries after Telegram answers 429 "Too Many Requests"
-SEND_TIMEOUT_SECONDS = 5.0  # PTB's own default wait for the Bot API's answer to a request
+# How long a sent request waits for the Bot API's answer. A request that times out after going
+# out is not resent (it may have arrived), so this is generous: Telegram answers a sendMessage
+# within a second or two, and only a stuck request waits this long. Connecting is quick or fails.
+SEND_TIMEOUT_SECONDS = 20.0
+CONNECT_TIMEOUT_SECONDS = 5.0
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 BOT_COMMANDS = [
@@ -125,9 +129,10 @@ def build_application(
 ) -> NewsApplication:
     """The configured ``Application``; with no ``engine`` it is loaded in ``post_init``.
 
-    ``send_timeout`` is how long a request (not the long poll) waits for the Bot API before it
-    counts as failed and is retried. Raises ``SettingsError`` for a missing or malformed token.
-    Installs the log filter that redacts the token before anything can log it.
+    ``send_timeout`` is how long a request (not the long poll) waits for the Bot API's answer
+    before it counts as failed (and, having gone out, is not resent). Raises ``SettingsError``
+    for a missing or malformed token. Installs the log filter that redacts the token before
+    anything can log it.
     """
     token = bot_token(settings)
     secrets = token_secrets(token)
@@ -143,6 +148,7 @@ def build_application(
         request=HTTPXRequest(
             connection_pool_size=max(MIN_CONNECTIONS, 2 * settings.telegram_max_in_flight),
             read_timeout=send_timeout,
+            connect_timeout=min(CONNECT_TIMEOUT_SECONDS, send_timeout),
         ),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
         defaults=Defaults(

@@ -38,6 +38,7 @@ from bot.telegram.replies import (
     sources_lines,
     start_lines,
 )
+from bot.telegram.sending import maybe_delivered
 from bot.telegram.state import NewsContext
 from index.answering.answer import Answer
 from index.errors import NewsdeskError
@@ -278,6 +279,8 @@ async def error_handler(update: object, context: NewsContext) -> None:
     logger.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update):
         return
+    if context.error is not None and maybe_delivered(context.error):
+        return  # a send that went out and lost its answer may have arrived: no apology on top
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(SORRY)

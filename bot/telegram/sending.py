@@ -6,8 +6,11 @@ Telegram says and retries; that is the library's answer and it is kept. It does 
 bounded number of retries with exponential backoff for those, and for nothing else (a 400 is
 the bot's own mistake and would fail again).
 
-A timeout is ambiguous: Telegram may have delivered the message before the answer was lost. A
-retry then shows it twice, where giving up would lose it; a reader minds a lost answer more.
+A timeout is not always safe to retry. A request that never reached Telegram (no connection,
+a connect or pool timeout) is sent again. One that went out and then lost its answer (a read
+or write timeout, a dropped connection) may well have been delivered: sending it again showed
+4 of 20 answers twice when sends hung for 7 s, so it is not resent; the read timeout is long
+enough (``SEND_TIMEOUT_SECONDS`` in ``app.py``) that only a really stuck request meets it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import httpx
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter
 
@@ -29,9 +33,31 @@ MAX_BACKOFF_SECONDS = 4.0
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 
 
+# httpx errors that mean the request never left: sending it again cannot duplicate it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
 def is_transient(error: Exception) -> bool:
-    """A 5xx answer, a timeout or a dropped connection: worth another try, unlike a 400."""
-    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+    """Worth another try: a 5xx answer, or a request that surely never reached Telegram.
+
+    A 400 is the bot's own mistake and would fail again; a read timeout or a connection lost
+    after sending may have been delivered, and a second try would show it twice.
+    """
+    if not isinstance(error, NetworkError) or isinstance(error, BadRequest):
+        return False
+    cause = error.__cause__
+    if isinstance(cause, httpx.HTTPError):
+        return isinstance(cause, _NOT_SENT)
+    return True  # Telegram answered with a 5xx: it did not take the request
+
+
+def maybe_delivered(error: Exception) -> bool:
+    """A request that went out and lost its answer: it may have arrived, or not."""
+    return (
+        isinstance(error, NetworkError)
+        and not isinstance(error, BadRequest)
+        and not is_transient(error)
+    )
 
 
 def backoff_seconds(retry: int, first: float = FIRST_BACKOFF_SECONDS) -> float:
