@@ -12,12 +12,14 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
 from pydantic import SecretStr
-from telegram.ext import Updater
 
 from bot.engine import Engine
-from bot.telegram.app import build_application, webhook_of
+from bot.telegram.app import build_application, webhook_of, webhook_server
+from bot.telegram.webhook import MAX_UPDATE_BYTES
 from tests.conftest import bot_settings_for
 from tests.fake_bot_api import FakeBotApi, serving
 
@@ -43,8 +45,39 @@ def question_update(update_id: int, chat_id: int) -> bytes:
     return json.dumps({"update_id": update_id, "message": message}).encode()
 
 
-def post(url: str, body: bytes, secret: str | None) -> int:
+def chunks(chunk: bytes, count: int) -> Iterator[bytes]:
+    """A large body streamed, so that the client itself holds one chunk at a time."""
+    for _ in range(count):
+        yield chunk
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(field)
+
+
+def resident_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def peak_resident_mb() -> float:
+    return _status_mb("VmHWM")
+
+
+def refused_while_sending(url: str, body: Iterator[bytes]) -> bool:
+    try:
+        return post(url, body, secret=None) == 403
+    except urllib.error.URLError as error:
+        return isinstance(error.reason, ConnectionResetError | BrokenPipeError)
+
+
+def post(url: str, body: bytes | Iterator[bytes], secret: str | None) -> int:
     headers = {"Content-Type": "application/json"}
+    if not isinstance(body, bytes):
+        body = list(body)  # each chunk one buffer, sent one after another
+        headers["Content-Length"] = str(sum(len(chunk) for chunk in body))
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
@@ -67,23 +100,30 @@ def test_webhook_refuses_requests_without_the_secret(api: FakeBotApi, seed_engin
     webhook = webhook_of(settings)
     assert webhook is not None and webhook.url_path == "newsdesk-hook"
 
-    async def start(updater: Updater) -> object:
-        return await updater.start_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=webhook.url_path,
-            webhook_url=webhook.url,
-            secret_token=webhook.secret,
-        )
+    application = build_application(settings, seed_engine)
+    server = webhook_server(application, webhook, max_connections=4)
 
     url = f"http://127.0.0.1:{webhook.port}/{webhook.url_path}"
-    with serving(build_application(settings, seed_engine), start):
+    with serving(application, server):
         [registered] = api.calls_to("setWebhook")
         assert registered.params["secret_token"] == SECRET
         assert post(url, question_update(1, 4001), secret=None) == 403
         assert post(url, question_update(2, 4002), secret="wrong-secret") == 403
         assert post(url, question_update(3, 4003), secret=SECRET) == 200
-        api.wait_for_messages(4003, 1, timeout=20, settle=0.5)
+        assert post(url, question_update(3, 4003), secret=SECRET) == 200  # delivered again
+        api.wait_for_messages(4003, 1, timeout=20, settle=1.0)
+        assert post(url, b"{not json", secret=SECRET) == 400
+        assert post(url, b'{"update_id": 5, "message": "' + b"\xff" + b'"}', secret=SECRET) == 400
+        assert post(url, b'{"update_id": 6, "message": {"text": "no chat"}}', secret=SECRET) == 200
+        assert post(url, b"x" * (MAX_UPDATE_BYTES + 1), secret=SECRET) == 413
+        # A large body without the secret is refused before it is read into memory.
+        before = resident_mb()
+        Path("/proc/self/clear_refs").write_text("5")  # the peak starts again from here
+        # Answered 403 and hung up on before the client has finished sending: also a refusal.
+        assert refused_while_sending(url, chunks(b"x" * (1 << 20), 60))
+        assert peak_resident_mb() - before < 30
+        assert post(url, question_update(7, 4003), secret=SECRET) == 200
+        api.wait_for_messages(4003, 2, timeout=20, settle=0.5)
     assert api.sent_texts(4001) == [] and api.sent_texts(4002) == []
-    [answer] = api.sent_texts(4003)
-    assert "<b>Mustafa Bali</b>" in answer
+    answers = api.sent_texts(4003)
+    assert len(answers) == 2 and all("<b>Mustafa Bali</b>" in a for a in answers)

@@ -19,16 +19,16 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from telegram.ext import Application, Updater
+from telegram.ext import Application
 
 BOT_ID = 777000111
 BOT_USERNAME = "newsdesk_test_bot"
@@ -430,14 +430,21 @@ def _chat(chat_id: int, chat_type: str) -> dict[str, Any]:
     return chat
 
 
+class WebhookLike(Protocol):
+    """A webhook server the bot runs instead of polling (``bot.telegram.webhook``)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
 @contextmanager
 def serving(
     application: Application[Any, Any, Any, Any, Any, Any],
-    start: Callable[[Updater], Awaitable[object]] | None = None,
+    webhook: WebhookLike | None = None,
 ) -> Iterator[None]:
     """Run ``application`` in its own thread and event loop, then stop it.
 
-    It polls the fake server, unless ``start`` starts the updater otherwise (a webhook).
+    It polls the fake server, unless ``webhook`` is given: then that server takes the updates.
     """
     ready, failures = threading.Event(), []
     loop_box: list[asyncio.AbstractEventLoop] = []
@@ -449,13 +456,16 @@ def serving(
         async with application:
             await application.start()
             assert application.updater is not None
-            if start is None:
+            if webhook is None:
                 await application.updater.start_polling(poll_interval=0, timeout=1)
             else:
-                await start(application.updater)
+                await webhook.start()
             ready.set()
             await stop_box[0].wait()
-            await application.updater.stop()
+            if webhook is None:
+                await application.updater.stop()
+            else:
+                await webhook.stop()
             await application.stop()
 
     def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import signal
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
@@ -38,6 +39,7 @@ from bot.telegram.intake import PacedBot, UpdateIntake
 from bot.telegram.redact import install_redaction, token_secrets
 from bot.telegram.sending import RetryingRateLimiter
 from bot.telegram.state import DESK_KEY, Desk, NewsApplication, NewsContext, desk_of
+from bot.telegram.webhook import WebhookServer
 from index.errors import NewsdeskError
 
 logger = logging.getLogger(__name__)
@@ -224,15 +226,12 @@ def run_bot(settings: Settings) -> None:
         if webhook is None:
             application.run_polling(allowed_updates=ALLOWED_UPDATES)
         else:
-            application.run_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=webhook.url_path,
-                webhook_url=webhook.url,
-                secret_token=webhook.secret,
-                allowed_updates=ALLOWED_UPDATES,
-                max_connections=min(settings.telegram_max_in_flight, MAX_WEBHOOK_CONNECTIONS),
+            server = webhook_server(
+                application,
+                webhook,
+                min(settings.telegram_max_in_flight, MAX_WEBHOOK_CONNECTIONS),
             )
+            asyncio.run(_serve_webhook(application, server))
     except InvalidToken as error:
         raise TelegramStartError(
             "Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather"
@@ -241,3 +240,38 @@ def run_bot(settings: Settings) -> None:
         raise TelegramStartError(
             f"cannot reach the Bot API at {settings.telegram_base_url}: {type(error).__name__}"
         ) from error
+
+
+def webhook_server(
+    application: NewsApplication, webhook: Webhook, max_connections: int
+) -> WebhookServer:
+    return WebhookServer(
+        application,
+        listen=webhook.listen,
+        port=webhook.port,
+        url_path=webhook.url_path,
+        url=webhook.url,
+        secret=webhook.secret,
+        allowed_updates=ALLOWED_UPDATES,
+        max_connections=max_connections,
+    )
+
+
+async def _serve_webhook(application: NewsApplication, server: WebhookServer) -> None:
+    """What ``run_webhook`` does, with Newsdesk's server: run until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    async with application:
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        await server.start()
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+            await application.stop()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)
