@@ -73,7 +73,7 @@ def refused_while_sending(url: str, body: Iterator[bytes]) -> bool:
         return isinstance(error.reason, ConnectionResetError | BrokenPipeError)
 
 
-def post(url: str, body: bytes | Iterator[bytes], secret: str | None) -> int:
+def post(url: str, body: bytes | Iterator[bytes] | list[bytes], secret: str | None) -> int:
     headers = {"Content-Type": "application/json"}
     if not isinstance(body, bytes):
         body = list(body)  # each chunk one buffer, sent one after another
