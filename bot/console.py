@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.engine import Engine
 from bot.text_render import render_answer, render_more
 from index.answering.answer import Answer
+from index.articles import printable
 
 PROMPT = "newsdesk> "
 HISTORY_FILE = Path.home() / ".newsdesk_history"
@@ -66,7 +67,7 @@ class Console:
     def _sources(self) -> str:
         articles = self.engine.articles()
         lines = [f"{len(articles)} article(s) indexed:"]
-        lines += [f"  {a.title} ({a.date or 'undated'}) {a.path}" for a in articles]
+        lines += [f"  {a.title} ({a.date or 'undated'}) {printable(a.path)}" for a in articles]
         return "\n".join(lines)
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from index.articles import printable
 from index.builder import BuildReport
 from index.dense import DenseParams
 from index.manifest import Manifest
+
+SHOWN_NAMES = 10  # articles named per line of a build's report
 
 
 def describe_dense(params: DenseParams) -> str:
@@ -22,6 +25,25 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _some(names: list[str], shown: int = SHOWN_NAMES) -> str:
+    """The first ``shown`` names, and how many more."""
+    text = ", ".join(printable(name) for name in names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def changed_lines(report: BuildReport) -> list[str]:
+    """ "Added: a.txt, b.txt" and so on: which articles a build added, changed, removed."""
+    return [
+        f"{label}: {_some(names)}"
+        for label, names in (
+            ("Added", report.added),
+            ("Changed", report.changed),
+            ("Removed", report.removed),
+        )
+        if names
+    ]
+
+
 def describe_build(report: BuildReport) -> str:
     lines = [
         f"Built the index in {report.seconds:.1f} s: {len(report.added)} added, "
@@ -30,6 +52,7 @@ def describe_build(report: BuildReport) -> str:
         f"{plural(report.sentences, 'sentence')} ({report.embedded} embedded), "
         f"{plural(report.passages, 'passage')}; {describe_dense(report.dense)}.",
     ]
+    lines += changed_lines(report)
     if report.retrained:
         lines.append(f"{report.retrained}.")
     if report.full_reason:
@@ -62,6 +85,7 @@ def describe_manifest(manifest: Manifest, folder: Path) -> str:
     for key, entry in manifest.articles.items():
         date = entry.date or "undated"
         lines.append(
-            f"    - {entry.title} ({date}), {key}: {plural(entry.sentence_count, 'sentence')}"
+            f"    - {entry.title} ({date}), {printable(key)}: "
+            f"{plural(entry.sentence_count, 'sentence')}"
         )
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from index.answering.answer import NOT_FOUND, Answer, Mark, MoreHit
+from index.articles import printable
 
 _BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[36m", "\033[33m", "\033[0m"
 
@@ -25,7 +26,8 @@ def render_answer(answer: Answer, *, colour: bool) -> str:
     if answer.source is None:
         return NOT_FOUND + " (the index is empty)"
     dim, reset = (_DIM, _RESET) if colour else ("", "")
-    source = f"{dim}— {answer.source.line()} ({answer.source.path}){reset}"
+    # Titles and sentences were cleaned when read; a file name can still hold anything.
+    source = f"{dim}— {answer.source.line()} ({printable(answer.source.path)}){reset}"
     if not answer.found:
         return (
             f"{NOT_FOUND}\nThe closest passage, which may not answer it:\n"

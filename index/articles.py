@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,16 @@ DEFAULT_MAX_ARTICLE_BYTES = 10 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
 
 
+# C0 and C1 control characters, DEL, and the line and paragraph separators; tab and newline
+# are only spacing and stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (a terminal would act on them)."""
+    return _CONTROL.sub("", text)
+
+
 @dataclass(frozen=True)
 class Article:
     """One article: its title, ISO date (or None), and body paragraphs in reading order."""
@@ -45,6 +56,10 @@ class Article:
     text: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Control characters are no part of a story, and printed raw they drive a terminal
+        # ("ESC ] 0 ; title BEL" renames its window): they never get into the index.
+        object.__setattr__(self, "title", printable(self.title))
+        object.__setattr__(self, "paragraphs", tuple(printable(p) for p in self.paragraphs))
         # The article text is the paragraphs joined by blank lines; sentence offsets point into it.
         object.__setattr__(self, "text", "\n\n".join(self.paragraphs))
 

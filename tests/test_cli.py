@@ -55,3 +55,21 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert bad_setting.stderr.startswith("newsdesk: bad setting EMBEDDING_BATCH_SIZE")
     for result in (no_articles, no_index, bad_setting):
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_control_characters_from_articles_never_reach_the_terminal(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "harbour.txt").write_text(
+        "Harbour \x1b]0;pwned\x07news\x1b[2J\n\n"
+        "The harbour master Ann Lee said the new quay opened on Monday.\x1b[31m\n",
+        encoding="utf-8",
+    )
+    built = newsdesk("index", "build", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert "Added: harbour.txt" in built.stdout
+    for args in (("ask", "Who opened the new quay?"), ("index", "info")):
+        result = newsdesk(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+        assert "Harbour ]0;pwnednews[2J" in result.stdout

@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 
 from bot.engine import EngineStats
-from bot.reports import plural
+from bot.reports import changed_lines, plural
 from bot.telegram.access import QuestionLimiter
 from index.builder import BuildReport
 from index.metadata import ArticleRecord
@@ -118,23 +118,13 @@ def describe_stats(stats: EngineStats) -> list[str]:
     ]
 
 
-def _named(label: str, names: Sequence[str]) -> list[str]:
-    if not names:
-        return []
-    shown = ", ".join(names[:_MAX_NAMED])
-    more = f" and {len(names) - _MAX_NAMED} more" if len(names) > _MAX_NAMED else ""
-    return [f"{label}: {shown}{more}"]
-
-
 def describe_reindex(report: BuildReport, stats: EngineStats) -> list[str]:
     """What changed, for the admin who asked: counts, then the names of what moved."""
     lines = [
         f"Reindexed in {report.seconds:.1f} s: {len(report.added)} added, "
         f"{len(report.changed)} changed, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged.",
-        *_named("Added", report.added),
-        *_named("Changed", report.changed),
-        *_named("Removed", report.removed),
+        *changed_lines(report),
         f"Now {plural(stats.articles, 'article')}, {plural(stats.sentences, 'sentence')}.",
     ]
     if report.skipped:
