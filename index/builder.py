@@ -224,12 +224,15 @@ def _build(
             build_id,
             started,
         )
+        _sync_tree(staging)  # every file on disk before the build can become live
         final = builds / build_id
         staging.rename(final)
+        _sync_folder(builds)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap_current(index_dir, final)
+    _sync_folder(index_dir)  # the swap itself survives a power loss before the old is deleted
     _remove_old_builds(builds, keep=final)
     report.folder = final
     report.seconds = time.perf_counter() - started
@@ -428,6 +431,26 @@ def _swap_current(index_dir: Path, build: Path) -> None:
     temporary.unlink(missing_ok=True)
     os.symlink(build.relative_to(index_dir), temporary)
     os.replace(temporary, index_dir / CURRENT_LINK)
+
+
+def _sync_tree(folder: Path) -> None:
+    """fsync every file under ``folder`` and every folder in it, deepest first."""
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_file() and not path.is_symlink():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+        elif path.is_dir():
+            _sync_folder(path)
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, so the names in it (a rename, a new link) are on disk too."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _remove_old_builds(builds: Path, keep: Path) -> None:

@@ -110,3 +110,34 @@ def test_the_cli_refuses_the_seeds_folder_as_index_in_one_line(seeds: Path, tmp_
     assert result.stderr.strip().startswith("newsdesk: the index folder seeds and the seeds folder")
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert _snapshot(tmp_path) == before
+
+
+def test_a_build_is_on_disk_before_it_becomes_live(
+    seeds: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file of the new build, and the folders holding it, are fsynced before the swap."""
+    synced: list[str] = []
+    swapped: list[int] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        if Path(target).name == "current":
+            swapped.append(len(synced))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    report = build_index(seeds, tmp_path / "index", embedder, BuildOptions())
+    assert report.folder is not None and swapped
+    before_swap = synced[: swapped[0]]
+    staging = [path for path in before_swap if "/.staging-" in path]
+    files = {
+        p.relative_to(report.folder).as_posix() for p in report.folder.rglob("*") if p.is_file()
+    }
+    assert files <= {path.split("/.staging-", 1)[1].split("/", 1)[-1] for path in staging}
+    assert str(report.folder.parent) in before_swap  # the rename into builds/
+    assert str(tmp_path / "index") in synced[swapped[0] :]  # the swapped link
