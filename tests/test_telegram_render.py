@@ -16,6 +16,7 @@ from bot.telegram.render import (
     render_answer,
     render_context,
     render_more,
+    telegram_length,
 )
 from index.answering.answer import Answer, Mark, MoreHit, Source
 from tests.fake_bot_api import html_problem
@@ -78,6 +79,15 @@ def test_a_sentence_longer_than_a_message_is_cut_between_words() -> None:
     assert len(messages) > 5 and all(len(m) <= MAX_MESSAGE_CHARS for m in messages)
     one_word = html_pieces("x" * 10_000)
     assert [len(p) for p in one_word] == [2500, 2500, 2500, 2500]
+
+
+def test_messages_are_measured_as_telegram_counts_them() -> None:
+    """Emoji are two UTF-16 code units each: 3,000 of them are 6,000 to Telegram."""
+    sentences = [f"Fans sent {'🎉' * 30} to the club." for _ in range(100)]
+    messages = render_context(answer(sentences[0], (), context=" ".join(sentences)))
+    assert len(messages) >= 2
+    assert all(telegram_length(m) <= MAX_MESSAGE_CHARS for m in messages)
+    assert telegram_length("🎉a") == 3
 
 
 def test_more_lists_the_next_hits_escaped() -> None:

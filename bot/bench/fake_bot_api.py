@@ -309,7 +309,7 @@ class FakeBotApi:
 
     def _send(self, params: dict[str, str]) -> tuple[int, Any]:
         text = params.get("text", "")
-        if len(text) > MAX_MESSAGE_CHARS:
+        if len(text.encode("utf-16-le")) // 2 > MAX_MESSAGE_CHARS:  # Telegram counts UTF-16
             return 400, "Bad Request: message is too long"
         if params.get("parse_mode", "").upper() == "HTML":
             problem = html_problem(text)

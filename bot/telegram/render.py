@@ -66,8 +66,14 @@ def _spans(text: str, boundary: re.Pattern[str], start: int, end: int) -> list[t
     return spans
 
 
+def telegram_length(text: str) -> int:
+    """A message's length as Telegram counts it: UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def html_pieces(text: str, marks: Sequence[Mark] = (), limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """``text`` as HTML pieces of at most ``limit`` characters each, cut between sentences.
+    """``text`` as HTML pieces of at most ``limit`` (``telegram_length``) each, cut between
+    sentences.
 
     A sentence too long for one message is cut between words, and a word too long between
     characters; escaping can grow text up to six times, which is why lengths are measured
@@ -77,7 +83,7 @@ def html_pieces(text: str, marks: Sequence[Mark] = (), limit: int = MAX_MESSAGE_
 
     def add(start: int, end: int, level: int) -> None:
         rendered = bold_html(text[start:end], _clip(marks, start, end))
-        if len(rendered) <= limit:
+        if telegram_length(rendered) <= limit:
             pieces.append(rendered)
         elif level == 0:
             for part in _spans(text, _WORD_END, start, end):
@@ -99,7 +105,7 @@ def pack_messages(pieces: Iterable[str], limit: int = MAX_MESSAGE_CHARS) -> list
     messages: list[str] = []
     current = ""
     for piece in pieces:
-        if current and len(current) + len(piece) > limit:
+        if current and telegram_length(current) + telegram_length(piece) > limit:
             messages.append(current)
             current = ""
         current += piece
