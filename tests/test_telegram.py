@@ -293,6 +293,30 @@ def test_webhook_needs_https_and_a_secret() -> None:
                 **base, webhook_url="http://bot.example.org/hook", webhook_secret=SecretStr("s")
             )
         )
+    # A short secret would be guessable, and too short to redact from logs safely.
+    with pytest.raises(SettingsError, match="WEBHOOK_SECRET must be 16 to 256") as short:
+        run_bot(
+            Settings(
+                **base,
+                webhook_url="https://bot.example.org/hook",
+                webhook_secret=SecretStr("Ab1_x"),
+            )
+        )
+    assert "Ab1_x" not in str(short.value)
+
+
+def test_every_configured_secret_is_redacted_from_the_logs(
+    api: FakeBotApi, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "Ab1_x-webhook-secret"
+    caplog.set_level(logging.DEBUG)
+    settings = bot_settings(api, engine, webhook_secret=SecretStr(secret))
+    with running_bot(settings, engine):
+        logging.getLogger("telegram").debug("posting with secret %s", secret)
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        api.wait_for_messages(ALICE, 1)
+    assert secret not in caplog.text
+    assert any("posting with secret [REDACTED]" in r.getMessage() for r in caplog.records)
 
 
 def test_reindex_while_questions_are_answered(
