@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, BinaryIO, NoReturn
 
 import click
 from pydantic import ValidationError
@@ -104,30 +104,47 @@ def index_info(ctx: click.Context) -> None:
 @click.option(
     "--file",
     "questions_file",
-    type=click.File("r", encoding="utf-8"),
+    type=click.File("rb"),
     help="Answer one question per line (use - for stdin); prints one JSON object per line.",
 )
 @click.pass_context
 def ask(
-    ctx: click.Context, question: str | None, as_json: bool, questions_file: TextIO | None
+    ctx: click.Context, question: str | None, as_json: bool, questions_file: BinaryIO | None
 ) -> None:
     """Answer QUESTION once from the index (building it from the seeds if there is none)."""
     if (question is None) == (questions_file is None):
         raise click.UsageError("give either a QUESTION or --file FILE")
+    if question is not None and not question.strip():
+        raise click.UsageError("the question is empty")  # said before anything loads
     engine = Engine.load(load_settings(ctx), build_missing=True, on_build=_say)
     if questions_file is not None:
-        for line in questions_file:
-            if line.strip():
-                click.echo(json.dumps(engine.ask(line.strip()).to_dict(), ensure_ascii=False))
+        _ask_each_line(engine, questions_file)
         return
     assert question is not None
-    if not question.strip():
-        raise click.UsageError("the question is empty")
     answer = engine.ask(question)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(render_answer(answer, colour=sys.stdout.isatty()))
+
+
+def _ask_each_line(engine: Engine, lines: BinaryIO) -> None:
+    """One JSON answer per question line; lines that are not UTF-8 are reported, not fatal."""
+    unreadable = []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+        except UnicodeDecodeError:
+            unreadable.append(number)
+            continue
+        if line:
+            click.echo(json.dumps(engine.ask(line).to_dict(), ensure_ascii=False))
+    if unreadable:
+        shown = ", ".join(str(n) for n in unreadable[:10])
+        raise NewsdeskError(
+            f"{len(unreadable)} question line(s) were not UTF-8 text and were skipped "
+            f"(line {shown}); the others were answered"
+        )
 
 
 @cli.command("console")

@@ -11,6 +11,7 @@ import fcntl
 import logging
 import os
 import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,7 +32,13 @@ from index.dense import (
 )
 from index.embedder import Embedder
 from index.entities import Entity, EntityTagger
-from index.errors import ArticleSkipped, BuildInProgressError, IndexFolderError, NewsdeskError
+from index.errors import (
+    ArticleSkipped,
+    BuildInProgressError,
+    IndexFolderError,
+    IndexWriteError,
+    NewsdeskError,
+)
 from index.folder import (
     BUILDS_FOLDER,
     CURRENT_LINK,
@@ -228,6 +235,12 @@ def _build(
         final = builds / build_id
         staging.rename(final)
         _sync_folder(builds)
+    except (OSError, sqlite3.Error) as error:  # a full disk, a file-size limit, a lost mount
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise IndexWriteError(
+            f"cannot write the new index in {builds} ({reason}); the live index is unchanged"
+        ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

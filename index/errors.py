@@ -50,3 +50,7 @@ class BuildInterrupted(NewsdeskError):
 
 class IndexFolderError(NewsdeskError):
     """The index folder cannot be used: a file, someone else's folder, or inside the seeds."""
+
+
+class IndexWriteError(NewsdeskError):
+    """A build could not write its files (a full disk); the live index is untouched."""

@@ -228,6 +228,9 @@ def run_bot(settings: Settings) -> None:
         configure_logging(settings.log_level)
     application = build_application(settings)
     try:
+        # Reach Telegram once before starting: PTB's own start logs a long traceback for each
+        # failed attempt before giving up, where one line says it all.
+        asyncio.run(_reach_telegram(application))
         if webhook is None:
             application.run_polling(allowed_updates=ALLOWED_UPDATES)
         else:
@@ -260,6 +263,12 @@ def webhook_server(
         allowed_updates=ALLOWED_UPDATES,
         max_connections=max_connections,
     )
+
+
+async def _reach_telegram(application: NewsApplication) -> None:
+    """``getMe`` with the bot's own settings; raises what PTB raises (bad token, no network)."""
+    await application.bot.initialize()
+    await application.bot.shutdown()
 
 
 async def _serve_webhook(application: NewsApplication, server: WebhookServer) -> None:
