@@ -156,6 +156,9 @@ def _trace_transformer(model: Any, features: dict[str, Any]) -> Any:
         return None
 
 
+HUB_TIMEOUT_SECONDS = 5.0  # to ask the model hub whether a model exists
+
+
 def load_embedder(name: str, *, device: str = "cpu") -> Embedder:
     """Load the model ``name`` (a sentence-transformers name or a local folder).
 
@@ -199,7 +202,29 @@ def resolve_model_location(name: str) -> Path | str:
         if not path.is_dir():
             raise ModelLoadError(f"embedding model path {path} is not a folder")
         return path.resolve()
+    cached = _cached_folder(name)
+    if cached is not None:
+        return cached
+    _check_reachable(name)
     return name
+
+
+def _check_reachable(name: str) -> None:
+    """Fail at once when a model that is neither on disk nor cached cannot be fetched either.
+
+    Without this, loading a mistyped name on a machine without the model hub spends a minute
+    or more in the hub client's retries before it fails.
+    """
+    from huggingface_hub import model_info
+
+    try:
+        model_info(name, timeout=HUB_TIMEOUT_SECONDS)
+    except Exception as error:  # offline, unknown name, no network: all mean the same here
+        raise ModelLoadError(
+            f"embedding model '{name}' is not a local folder, not in the model cache, and "
+            f"cannot be fetched from the model hub ({type(error).__name__}); set "
+            f"EMBEDDING_MODEL to a local sentence-transformers folder or to '{DEFAULT_MODEL}'"
+        ) from None
 
 
 def fingerprint_folder(folder: Path) -> str:

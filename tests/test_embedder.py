@@ -33,6 +33,13 @@ def test_unloadable_model_is_one_clear_error(tmp_path: Path) -> None:
         load_embedder(str(tmp_path / "file"))
 
 
+def test_a_mistyped_model_name_fails_at_once_in_one_line() -> None:
+    """Neither a folder nor cached nor fetchable (the tests run offline): no minute of retries."""
+    with pytest.raises(ModelLoadError, match="not a local folder, not in the model cache") as error:
+        load_embedder("sentence-transformers/all-MiniLM-L6-v3-typo")
+    assert "\n" not in str(error.value) and "EMBEDDING_MODEL" in str(error.value)
+
+
 def test_query_encoding_matches_batch_encoding(embedder: Embedder) -> None:
     """The traced single-query path gives the vectors ``encode`` gives, for any length."""
     questions = ["How many civilians left?", "", "x " * 2000, "<b>&</i> 😀\u202e", "Who?"]
