@@ -58,9 +58,20 @@ def settings_problem(error: ValidationError) -> str:
     return "bad setting " + "; ".join(parts)
 
 
-def load_settings(ctx: click.Context) -> Settings:
+def settings_of(ctx: click.Context) -> Settings:
     settings: Settings = ctx.obj
     return settings
+
+
+def _progress(message: str) -> None:
+    """Say what takes the next seconds, on a terminal only (scripts read stderr for errors)."""
+    if sys.stderr.isatty():
+        click.echo(message, err=True)
+
+
+def _load_engine(settings: Settings) -> Engine:
+    _progress("Loading the model and the index…")
+    return Engine.load(settings, build_missing=True, on_build=_say)
 
 
 @click.group(cls=NewsdeskGroup)
@@ -82,7 +93,8 @@ def index_group() -> None:
 @click.pass_context
 def index_build(ctx: click.Context, full: bool) -> None:
     """Build (or update) the index from SEEDS_DIR into INDEX_DIR."""
-    settings = load_settings(ctx)
+    settings = settings_of(ctx)
+    _progress(f"Loading the model, then reading the articles in {settings.seeds_dir}…")
     report = build_from_settings(settings, full=full, show_progress=sys.stderr.isatty())
     for skipped in report.skipped:
         click.echo(f"warning: {skipped}", err=True)
@@ -93,7 +105,7 @@ def index_build(ctx: click.Context, full: bool) -> None:
 @click.pass_context
 def index_info(ctx: click.Context) -> None:
     """Describe the live index: articles, sizes, model and how it was built."""
-    settings = load_settings(ctx)
+    settings = settings_of(ctx)
     folder = current_build(settings.index_dir)
     click.echo(describe_manifest(read_manifest(folder), folder))
 
@@ -116,7 +128,7 @@ def ask(
         raise click.UsageError("give either a QUESTION or --file FILE")
     if question is not None and not question.strip():
         raise click.UsageError("the question is empty")  # said before anything loads
-    engine = Engine.load(load_settings(ctx), build_missing=True, on_build=_say)
+    engine = _load_engine(settings_of(ctx))
     if questions_file is not None:
         _ask_each_line(engine, questions_file)
         return
@@ -153,7 +165,7 @@ def console(ctx: click.Context) -> None:
     """Ask questions one after another (:more, :context, :sources, :quit)."""
     from bot.console import run_console
 
-    run_console(Engine.load(load_settings(ctx), build_missing=True, on_build=_say))
+    run_console(_load_engine(settings_of(ctx)))
 
 
 def _say(message: str) -> None:
@@ -166,7 +178,7 @@ def telegram(ctx: click.Context) -> None:
     """Run the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set)."""
     from bot.telegram.app import run_bot
 
-    run_bot(load_settings(ctx))
+    run_bot(settings_of(ctx))
 
 
 @cli.group("bench")
@@ -193,7 +205,7 @@ def bench_squad(
     from bot.bench.squad import format_squad_bench, run_squad_bench
 
     figures = run_squad_bench(
-        load_settings(ctx),
+        settings_of(ctx),
         squad,
         parse_slice(articles),
         out_of_corpus=out_of_corpus,
@@ -223,7 +235,7 @@ def bench_news(ctx: click.Context, questions: Path | None, articles: Path, as_js
     """Right article, sentence and short answer, and abstention, on real news questions."""
     from bot.bench.answers import format_news_bench, run_news_bench
 
-    figures = run_news_bench(load_settings(ctx), questions, articles)
+    figures = run_news_bench(settings_of(ctx), questions, articles)
     click.echo(json.dumps(figures) if as_json else format_news_bench(figures))
 
 
@@ -237,7 +249,7 @@ def bench_squad2(ctx: click.Context, path: Path, as_json: bool) -> None:
     """Answers and abstention on SQuAD v2.0 (with unanswerable questions)."""
     from bot.bench.answers import format_squad2_bench, run_squad2_bench
 
-    figures = run_squad2_bench(load_settings(ctx), path)
+    figures = run_squad2_bench(settings_of(ctx), path)
     click.echo(json.dumps(figures) if as_json else format_squad2_bench(figures))
 
 
@@ -258,7 +270,7 @@ def train_answers(ctx: click.Context, out: Path | None) -> None:
     """Fit the answer model on the tuning splits and print its held-out figures."""
     from bot.training import format_training, run_training
 
-    click.echo(format_training(run_training(load_settings(ctx), out, say=_say)))
+    click.echo(format_training(run_training(settings_of(ctx), out, say=_say)))
 
 
 @bench_group.command("scale")
@@ -281,7 +293,7 @@ def bench_scale(ctx: click.Context, counts: tuple[int, ...], vectors: Path | Non
     """Build, load and search synthetic indexes of N sentences (query encoding excluded)."""
     from bot.bench.scale import format_scale_bench, run_scale_bench
 
-    settings = load_settings(ctx)
+    settings = settings_of(ctx)
     for count in counts:
         figures = run_scale_bench(count, settings.faiss_exact_limit, vectors)
         click.echo(format_scale_bench(figures))
@@ -294,7 +306,7 @@ def bench_build(ctx: click.Context, squad: Path) -> None:
     """Index build speed on a SQuAD-format file against a bare model.encode."""
     from bot.bench.build import format_build_bench, run_build_bench
 
-    click.echo(format_build_bench(run_build_bench(load_settings(ctx), squad)))
+    click.echo(format_build_bench(run_build_bench(settings_of(ctx), squad)))
 
 
 @bench_group.command("load")
@@ -316,7 +328,7 @@ def bench_load(
     from bot.bench.load import format_load_bench, run_load_bench
 
     figures = run_load_bench(
-        load_settings(ctx),
+        settings_of(ctx),
         chats=chats,
         questions_per_chat=questions,
         reindexes=reindexes,

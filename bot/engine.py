@@ -52,6 +52,7 @@ class Engine:
         embedder.warm_up()
         self._searcher = Searcher(store, embedder)
         self._build_lock = threading.Lock()
+        self._retired: IndexStore | None = None  # the store a reindex replaced, closed at the next
         self._started = time.monotonic()
         self._questions = 0
         self._count_lock = threading.Lock()
@@ -131,7 +132,13 @@ class Engine:
         """Rebuild from the seeds and swap the new index in; questions go on meanwhile."""
         with self._build_lock:
             report = build_from_settings(self.settings, full=full, embedder=self.embedder)
+            previous = self._searcher.store
             self._searcher = Searcher(_open(self.settings, self.embedder.info), self.embedder)
+            # A question that began before the swap may still read the previous store, so it is
+            # closed one reindex later (questions take milliseconds, reindexes minutes).
+            if self._retired is not None:
+                self._retired.close()
+            self._retired = previous
         return report
 
     def stats(self) -> EngineStats:

@@ -128,7 +128,7 @@ class DenseIndex:
                 index = faiss.read_index(str(path))
         except RuntimeError as error:
             raise IndexCorruptError(
-                f"FAISS file {path} is unreadable ({_first_line(error)})"
+                f"FAISS file {path} is unreadable ({_last_line(error)})"
             ) from None
         if params.kind == "ivf":
             faiss.extract_index_ivf(index).nprobe = params.nprobe
@@ -158,6 +158,7 @@ def _training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:
     return np.ascontiguousarray(vectors[np.sort(rows)])
 
 
-def _first_line(error: Exception) -> str:
+def _last_line(error: Exception) -> str:
+    """FAISS puts the useful part of its C++ message on the last line."""
     lines = [line for line in str(error).splitlines() if line.strip()]
     return lines[-1].strip() if lines else type(error).__name__

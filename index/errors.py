@@ -44,10 +44,6 @@ class BuildInProgressError(NewsdeskError):
     """Another build of the same index folder is running (from the CLI or the bot)."""
 
 
-class BuildInterrupted(NewsdeskError):
-    """A build was stopped before its swap; the previous index is untouched."""
-
-
 class IndexFolderError(NewsdeskError):
     """The index folder cannot be used: a file, someone else's folder, or inside the seeds."""
 

@@ -39,7 +39,7 @@ class LexicalIndex:
     def build(cls, texts: list[str]) -> LexicalIndex:
         """Index ``texts`` (document ``i`` is ``texts[i]``)."""
         retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-        tokens = _tokenize(texts, _shared_stemmer())
+        tokens = _tokenize(texts, _thread_stemmer())
         # bm25s refuses a corpus whose every token is a stop word; an empty token keeps it valid.
         retriever.index([doc or [""] for doc in tokens], show_progress=False)
         return cls(retriever, len(texts))
@@ -95,11 +95,11 @@ def terms_of(text: str) -> list[str]:
 def term_spans(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, stem)`` of each indexed word of ``text``, in order."""
     matches = [m for m in _TOKEN.finditer(text.lower()) if m.group() not in _STOPWORDS]
-    stems = _shared_stemmer().stemWords([m.group() for m in matches])
+    stems = _thread_stemmer().stemWords([m.group() for m in matches])
     return [(m.start(), m.end(), stem) for m, stem in zip(matches, stems, strict=True)]
 
 
-def _shared_stemmer() -> Stemmer.Stemmer:
+def _thread_stemmer() -> Stemmer.Stemmer:
     """One stemmer per thread: PyStemmer objects must not be shared between threads."""
     stemmer: Stemmer.Stemmer | None = getattr(_per_thread, "stemmer", None)
     if stemmer is None:

@@ -8,7 +8,6 @@ applications in one process (as in the tests) never see each other's state.
 from __future__ import annotations
 
 import asyncio
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -52,7 +51,6 @@ class Desk:
     answers: AnswerCache = field(default_factory=AnswerCache)
     refusals: RefusalMemory = field(default_factory=RefusalMemory)
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    started_at: float = field(default_factory=time.monotonic)
     typing_after: float = TYPING_AFTER_SECONDS
 
     @classmethod
