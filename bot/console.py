@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.engine import Engine
 from bot.text_render import render_answer, render_more
-from index.answering.answer import Answer
+from index.answering.answer import MORE_PAGE, Answer
 from index.articles import printable
 
 PROMPT = "newsdesk> "
@@ -34,6 +34,7 @@ class Console:
         self.write = write
         self.colour = colour
         self.last: Answer | None = None
+        self.more_shown = 0  # of the last answer's further passages, by :more so far
 
     def handle(self, line: str) -> bool:
         """Act on one input line; False when the session should end."""
@@ -43,6 +44,7 @@ class Console:
         if line.startswith(":"):
             return self._command(line[1:].lower())
         self.last = self.engine.ask(line)
+        self.more_shown = 0
         self.write(render_answer(self.last, colour=self.colour))
         return True
 
@@ -56,7 +58,10 @@ class Console:
         elif name in {"more", "context"} and self.last is None:
             self.write("Ask a question first.")
         elif name == "more" and self.last is not None:
-            self.write(render_more(self.last.more, colour=self.colour))
+            first = self.more_shown
+            page = self.last.more[first : first + MORE_PAGE]
+            self.more_shown += len(page)
+            self.write(render_more(page, colour=self.colour, first=first + 1))
         elif name == "context" and self.last is not None:
             source = self.last.source.line() if self.last.source else ""
             self.write(f"{self.last.context}\n— {source}")

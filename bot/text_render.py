@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.answering.answer import NOT_FOUND, Answer, Mark, MoreHit
+from index.answering.answer import CLOSEST_LABEL, NO_MORE, NOT_FOUND, Answer, Mark, MoreHit
 from index.articles import printable
 
 _BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[36m", "\033[33m", "\033[0m"
@@ -29,18 +29,16 @@ def render_answer(answer: Answer, *, colour: bool) -> str:
     # Titles and sentences were cleaned when read; a file name can still hold anything.
     source = f"{dim}— {answer.source.line()} ({printable(answer.source.path)}){reset}"
     if not answer.found:
-        return (
-            f"{NOT_FOUND}\nThe closest passage, which may not answer it:\n"
-            f"  {answer.sentence}\n{source}"
-        )
+        return f"{NOT_FOUND}\n{CLOSEST_LABEL}\n  {answer.sentence}\n{source}"
     return f"{mark_text(answer.sentence, answer.marks, colour)}\n{source}"
 
 
-def render_more(hits: tuple[MoreHit, ...], *, colour: bool) -> str:
+def render_more(hits: tuple[MoreHit, ...], *, colour: bool, first: int = 1) -> str:
+    """Further passages numbered from ``first``, or that there are no more."""
     if not hits:
-        return "No further passages."
+        return NO_MORE
     cyan, dim, reset = (_CYAN, _DIM, _RESET) if colour else ("", "", "")
     return "\n".join(
         f"{cyan}{number}.{reset} {hit.sentence}\n   {dim}— {hit.source.line()}{reset}"
-        for number, hit in enumerate(hits, start=1)
+        for number, hit in enumerate(hits, start=first)
     )

@@ -54,13 +54,14 @@ def claim_index_folder(index_dir: Path, seeds_dir: Path) -> None:
 
 
 def _is_unmarked_index(index_dir: Path) -> bool:
-    """An index built before the marker: only ``current`` (a link into builds/) and builds/."""
+    """An index built before the marker: only ``current`` (a link into builds/), builds/ and
+    the build lock; or what a build leaves before its first swap (the lock, builds/)."""
+    if not all(_LEGACY_ENTRIES.match(entry.name) for entry in index_dir.iterdir()):
+        return False
     link = index_dir / CURRENT_LINK
     if not link.is_symlink():
-        return False
-    if not link.resolve().is_relative_to((index_dir / BUILDS_FOLDER).resolve()):
-        return False
-    return all(_LEGACY_ENTRIES.match(entry.name) for entry in index_dir.iterdir())
+        return not link.exists()  # a file or folder named "current" is someone's
+    return link.resolve().is_relative_to((index_dir / BUILDS_FOLDER).resolve())
 
 
 def is_build_folder(path: Path) -> bool:

@@ -122,6 +122,7 @@ def test_console_session(workdir: Path) -> None:
     newsdesk(workdir, "index", "build")
     child = spawn_console(workdir)
     try:
+        child.expect("Loading the model and the index")  # no silent wait at a terminal
         child.expect("Ask a question")
         child.expect_exact("newsdesk> ")
         child.sendline(QUESTION)
@@ -130,6 +131,9 @@ def test_console_session(workdir: Path) -> None:
         child.expect_exact("newsdesk> ")
         child.sendline(":more")
         child.expect(r"1\.(\x1b\[0m)? ")
+        child.expect_exact("newsdesk> ")
+        child.sendline(":more")  # the next ones, not the same three again
+        child.expect(r"4\.(\x1b\[0m)? ")
         child.expect_exact("newsdesk> ")
         child.sendline(":context")
         child.expect("Mustafa Bali, the spokesman")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import resource
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +76,83 @@ def test_control_characters_from_articles_never_reach_the_terminal(tmp_path: Pat
         assert result.returncode == 0, result.stderr
         assert "\x1b" not in result.stdout and "\x07" not in result.stdout
         assert "Harbour ]0;pwnednews[2J" in result.stdout
+
+
+def test_bad_question_input_gets_one_line_and_the_good_lines_are_answered(
+    seeds: Path, tmp_path: Path
+) -> None:
+    empty = newsdesk("ask", "   ", cwd=tmp_path)
+    assert empty.returncode == 2 and "the question is empty" in empty.stderr
+    assert not (tmp_path / "var").exists()  # refused before anything was loaded or built
+
+    lines = b"How many civilians left?\n\xff\xfe not UTF-8\nWho is Ryan Dillon?\n"
+    mixed = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--file", "-"],
+        cwd=tmp_path,
+        input=lines,
+        capture_output=True,
+        timeout=300,
+    )
+    answers = mixed.stdout.decode().splitlines()
+    assert len(answers) == 2 and "1,500" in answers[0]
+    assert mixed.returncode == 1
+    error = mixed.stderr.decode().strip().splitlines()[-1]
+    assert error.startswith("newsdesk: 1 question line(s) were not UTF-8") and "(line 2)" in error
+    assert b"Traceback" not in mixed.stderr
+
+    undecodable = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", b"How many civilians \xff\xed\xa0\x80 left?"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=300,
+    )
+    assert undecodable.returncode == 0, undecodable.stderr
+    assert b"1,500" in undecodable.stdout and b"Traceback" not in undecodable.stderr
+
+
+def test_a_build_that_cannot_write_says_so_and_keeps_the_live_index(
+    seeds: Path, tmp_path: Path
+) -> None:
+    """A real write failure: the process may not write files over 20 kB (as on a full disk)."""
+    assert newsdesk("index", "build", cwd=tmp_path).returncode == 0
+    live = (tmp_path / "var" / "index" / "current").resolve()
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    full = subprocess.run(
+        [sys.executable, "-m", "bot", "index", "build", "--full"],
+        cwd=tmp_path,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=small_files,
+    )
+    assert full.returncode == 1
+    assert full.stderr.strip().startswith("newsdesk: cannot write the new index in var/index")
+    assert full.stderr.strip().endswith("the live index is unchanged")
+    assert len(full.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "var" / "index" / "current").resolve() == live
+    assert [p.name for p in (tmp_path / "var" / "index" / "builds").iterdir()] == [live.name]
+    asked = newsdesk("ask", "How many civilians left?", cwd=tmp_path)
+    assert asked.returncode == 0 and "1,500" in asked.stdout
+
+
+def test_telegram_without_a_network_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: no Bot API there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = newsdesk(
+        "telegram",
+        cwd=tmp_path,
+        TELEGRAM_BOT_TOKEN="123456:TESTTOKEN-abcdefghijklmnopqrstuvwxyz012",
+        TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot",
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    # A warning for each of the three retries of the connection, then one line, no traceback.
+    wanted = f"newsdesk: cannot reach the Bot API at http://127.0.0.1:{port}/bot: NetworkError"
+    assert lines[-1] == wanted
+    assert len(lines) <= 4 and "Traceback" not in result.stderr

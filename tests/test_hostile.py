@@ -230,7 +230,9 @@ def test_forged_callback_data_gets_nothing_from_the_articles(
     api: FakeBotApi, engine: Engine, tmp_path: Path
 ) -> None:
     """Another chat's answer, garbage, over 64 bytes: each press only hears "expired"."""
-    with serving(build_application(bot_settings_for(api, engine), engine)):
+    # Every press counts against the rate limit now; this test is about what a press reveals.
+    unlimited = bot_settings_for(api, engine, rate_limit_per_minute=10_000)
+    with serving(build_application(unlimited, engine)):
         api.push_message(QUESTION, chat_id=ALICE)
         [answer] = api.wait_for_messages(ALICE, 1)
         markup = api.markup_of(api.calls_to("sendMessage", ALICE)[0])

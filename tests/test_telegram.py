@@ -146,7 +146,7 @@ def test_group_answers_mentions_replies_and_ask_only(api: FakeBotApi, engine: En
         api.wait_for_messages(GROUP, 1)
         first_answer = api.last_message_id(GROUP)
         api.push_message(
-            f"/ask@{BOT_USERNAME} How long did runner number 7 take?",
+            f"/ask@{BOT_USERNAME} How many civilians left?",
             chat_id=GROUP, user_id=ALICE, chat_type="group",
         )  # fmt: skip
         api.wait_for_messages(GROUP, 2)
@@ -157,7 +157,7 @@ def test_group_answers_mentions_replies_and_ask_only(api: FakeBotApi, engine: En
         replies = api.wait_for_messages(GROUP, 3, settle=0.5)
     assert len(replies) == 3  # the chatter got nothing
     assert "<b>Mustafa Bali</b>" in replies[0]
-    assert "157 minutes" in replies[1]
+    assert "1,500</b>" in replies[1]
     assert replies[2].startswith("I couldn't find that")
     first_call = api.calls_to("sendMessage", GROUP)[0]
     assert json.loads(first_call.params["reply_parameters"])["message_id"] > 0  # quotes
@@ -457,3 +457,18 @@ def test_buttons_and_commands_count_against_the_rate_limit(api: FakeBotApi, engi
         == 1
     )
     assert "1,500" in alice and answered_after < 3.0
+
+
+def test_more_pressed_again_shows_the_next_passages(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        api.wait_for_messages(ALICE, 1)
+        more, answer_message = keyboard_data(api, ALICE)["More"], api.last_message_id(ALICE)
+        pages = []
+        for count in range(2, 6):
+            api.push_callback(more, message_id=answer_message, chat_id=ALICE, user_id=ALICE)
+            pages.append(api.wait_for_messages(ALICE, count)[-1])
+    assert pages[0].startswith("1. ") and pages[1].startswith("4. ")
+    assert pages[2].startswith("7. ") and pages[3] == "No further passages."
+    shown = [line for page in pages for line in page.splitlines() if line[:1].isdigit()]
+    assert len(shown) == len(set(shown)) == 9  # never the same passage twice

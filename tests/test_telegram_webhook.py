@@ -67,10 +67,13 @@ def peak_resident_mb() -> float:
 
 
 def refused_while_sending(url: str, body: Iterator[bytes]) -> bool:
+    hung_up = ConnectionResetError | BrokenPipeError
     try:
         return post(url, body, secret=None) == 403
     except urllib.error.URLError as error:
-        return isinstance(error.reason, ConnectionResetError | BrokenPipeError)
+        return isinstance(error.reason, hung_up)
+    except hung_up:
+        return True
 
 
 def post(url: str, body: bytes | Iterator[bytes] | list[bytes], secret: str | None) -> int:

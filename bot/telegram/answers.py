@@ -13,18 +13,19 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from index.answering.answer import Answer
+from index.answering.answer import MORE_PAGE, Answer, MoreHit
 
 MAX_ANSWERS = 2000
 MAX_AGE_SECONDS = 24 * 3600.0
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Entry:
     chat_id: int
     answer: Answer
     stored_at: float
+    more_shown: int = 0  # of ``answer.more``, by the "More" button so far
 
 
 class AnswerCache:
@@ -63,3 +64,16 @@ class AnswerCache:
         if entry.chat_id != chat_id:
             return None
         return entry.answer
+
+    def next_more(
+        self, answer_id: str, chat_id: int | None, now: float | None = None
+    ) -> tuple[int, tuple[MoreHit, ...]] | None:
+        """The next page of further passages (with the number of the first), or None if the
+        answer is gone; each press moves on, so "More" never shows the same passage twice."""
+        if self.find(answer_id, chat_id, now) is None:
+            return None
+        entry = self._entries[answer_id]
+        first = entry.more_shown
+        page = entry.answer.more[first : first + MORE_PAGE]
+        entry.more_shown += len(page)
+        return first + 1, page

@@ -258,12 +258,17 @@ async def button_callback(update: Update, context: NewsContext) -> None:
         return
     match = CALLBACK_DATA.match(query.data or "")
     chat_id = query.message.chat.id if query.message is not None else None
-    answer = context.desk.answers.find(match.group(2), chat_id) if match else None
+    answers = context.desk.answers
+    answer = answers.find(match.group(2), chat_id) if match else None
     if match is None or answer is None or query.message is None:
         await query.answer(EXPIRED)
         return
     await query.answer()
-    texts = render_more(answer.more) if match.group(1) == "more" else render_context(answer)
+    if match.group(1) == "more":
+        first, page = answers.next_more(match.group(2), chat_id) or (1, ())
+        texts = render_more(page, first=first)
+    else:
+        texts = render_context(answer)
     reply_to = ReplyParameters(query.message.message_id, allow_sending_without_reply=True)
     for number, text in enumerate(texts):
         await context.bot.send_message(

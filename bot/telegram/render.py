@@ -13,14 +13,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from index.answering.answer import NOT_FOUND, Answer, Mark, MoreHit, Source
+from index.answering.answer import CLOSEST_LABEL, NO_MORE, NOT_FOUND, Answer, Mark, MoreHit, Source
 
 MAX_MESSAGE_CHARS = 4096
 # A title or date longer than this (a title that is really a whole first paragraph) is cut
 # with "…", so that the source line, escaped, always fits in a message beside the answer.
 MAX_TITLE_CHARS = 200
 MAX_DATE_CHARS = 40
-CLOSEST_LABEL = "The closest passage, which may not answer it:"
 
 # A sentence ends after . ! ? or … (and any closing quotes or brackets), before whitespace.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
@@ -166,12 +165,14 @@ def render_context(answer: Answer, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     return pack_messages([*heading, *body, "\n\n", source_line(answer.source)], limit)
 
 
-def render_more(hits: Sequence[MoreHit], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """The next passages, numbered, each with its source line."""
+def render_more(
+    hits: Sequence[MoreHit], limit: int = MAX_MESSAGE_CHARS, first: int = 1
+) -> list[str]:
+    """The next passages, numbered from ``first``, each with its source line."""
     if not hits:
-        return ["No further passages."]
+        return [NO_MORE]
     pieces: list[str] = []
-    for number, hit in enumerate(hits, start=1):
+    for number, hit in enumerate(hits, start=first):
         pieces += [f"{number}. ", *html_pieces(hit.sentence, (), limit - 8)]
         pieces += ["\n", source_line(hit.source), "\n\n"]
     return pack_messages(pieces, limit)

@@ -23,7 +23,10 @@ from index.metadata import ArticleRecord, PassageRecord
 from index.search import Searcher, SearchResult
 
 NOT_FOUND = "I couldn't find that in the articles."
-MORE = 3  # further passages an answer offers
+NO_MORE = "No further passages."
+CLOSEST_LABEL = "The closest passage, which may not answer it:"
+MORE = 9  # further passages an answer holds, shown ``MORE_PAGE`` at a time
+MORE_PAGE = 3
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,9 @@ def build_answer(question: Question, result: SearchResult, model: AnswerModel) -
     scored = score_candidates(question, result, model)
     best = scored.candidates[int(scored.order[0])]
     record = best.sentence.record
-    span = short_answer(question, record.text, record.entities)
+    span = short_answer(question, record.text, record.entities, model.score_spans)
     confidence = model.confidence(
-        verifier_row(scored.candidates, scored.features, scored.probabilities, span is not None)
+        verifier_row(scored.candidates, scored.features, scored.probabilities, span)
     )
     found = confidence >= model.threshold
     span = span if found else None
@@ -130,27 +133,26 @@ def build_answer(question: Question, result: SearchResult, model: AnswerModel) -
         source=source_of(best.hit.passage),
         confidence=round(confidence, 4),
         question_type=kind,
-        more=_more(scored, best),
+        more=_more(scored, best, result),
     )
 
 
-def _more(scored: Scored, best: Candidate) -> tuple[MoreHit, ...]:
-    """The best sentence of each other passage, in the model's order."""
+def _more(scored: Scored, best: Candidate, result: SearchResult) -> tuple[MoreHit, ...]:
+    """The best sentence of each other passage: the scored ones in the model's order, then
+    the passages past those the model reads, in search order (their score is 0: not judged)."""
     seen = {best.hit.passage.id}
     more: list[MoreHit] = []
-    for index in scored.order:
-        candidate = scored.candidates[int(index)]
-        if candidate.hit.passage.id in seen:
+    ranked = [
+        (scored.candidates[int(i)].hit, scored.candidates[int(i)].text, scored.probabilities[i])
+        for i in scored.order
+    ]
+    ranked += [(hit, hit.best.record.text, 0.0) for hit in result.hits]
+    for hit, sentence, probability in ranked:
+        if hit.passage.id in seen:
             continue
-        seen.add(candidate.hit.passage.id)
-        more.append(
-            MoreHit(
-                candidate.text,
-                candidate.hit.passage.text,
-                source_of(candidate.hit.passage),
-                round(float(scored.probabilities[index]), 4),
-            )
-        )
+        seen.add(hit.passage.id)
+        score = round(float(probability), 4)
+        more.append(MoreHit(sentence, hit.passage.text, source_of(hit.passage), score))
         if len(more) == MORE:
             break
     return tuple(more)

@@ -41,6 +41,7 @@ _HAS_NUMBER = re.compile(
 _DIGITS = re.compile(r"\d[\d,.]*\d|\d")
 _COUNTED = re.compile(r"\bhow (?:many|much|long|far|old)\s+(?P<noun>[a-z]+)")
 _TYPES = list(AnswerType)
+_CONTEXT = 6  # indexed words either side of a wanted span that count as its context
 
 FEATURES: tuple[str, ...] = (
     "similarity",
@@ -82,6 +83,11 @@ FEATURES: tuple[str, ...] = (
     "similarity_passage_mean",
     "counted_noun",
     "question_numbers",
+    "typed_context",
+    "typed_context_gap",
+    "coverage_predicate",
+    "predicate_window",
+    "names_window",
     *(f"type_{kind.value}" for kind in _TYPES),
 )
 
@@ -188,6 +194,29 @@ def features_of(
             return 0.0
         return sum(w for t, w in own.items() if t in words) / whole
 
+    name_stems = set().union(*name_terms) if name_terms else set()
+
+    def predicate(words: set[str], title: str) -> float:
+        """Coverage by what the question asks beyond its names and its story's title."""
+        own = {t: w for t, w in weights.items() if t not in name_stems and t not in present(title)}
+        whole = sum(own.values())
+        if whole <= 0:
+            return 0.0
+        return sum(w for t, w in own.items() if t in words) / whole
+
+    def typed_context(text: str, typed: list[tuple[Entity, bool]]) -> float:
+        """The best coverage of the question's words next to one wanted span: "due in court on
+        18 April" answers "when are they next due in court" though the names are elsewhere."""
+        if not typed or total <= 0:
+            return 0.0
+        spans = term_spans(text)
+        best = 0.0
+        for entity, _ in typed:
+            before = [stem for _, end, stem in spans if end <= entity.start][-_CONTEXT:]
+            after = [stem for start, _, stem in spans if start >= entity.end][:_CONTEXT]
+            best = max(best, coverage(set(before) | set(after)))
+        return best
+
     question_numbers = set(_DIGITS.findall(question.text))
     rows = []
     similarities = np.array([c.sentence.similarity for c in candidates])
@@ -202,6 +231,11 @@ def features_of(
         window = coverage(union(_window(candidate)))
         typed = wanted_entities(question, record.text, record.entities)
         per_candidate.append((own, window, typed))
+    contexts = [
+        typed_context(c.sentence.record.text, typed)
+        for c, (_, _, typed) in zip(candidates, per_candidate, strict=True)
+    ]
+    max_context = max(contexts, default=0.0)
     max_coverage = max((own for own, _, _ in per_candidate), default=0.0)
     best_in_article: dict[str, tuple[float, float]] = {}
     for candidate, (own, _, _) in zip(candidates, per_candidate, strict=True):
@@ -218,6 +252,7 @@ def features_of(
         words = present(record.text)
         title = present(passage.article.title)
         passage_words = union(tuple(s.record.text for s in candidate.hit.sentences)) | title
+        window_words = union(_window(candidate))
         rows.append(
             [
                 candidate.sentence.similarity,
@@ -258,6 +293,11 @@ def features_of(
                 *_neighbour_similarity(candidate),
                 _counted_noun(question, record.text, typed),
                 _numbers_matched(question_numbers, record.text),
+                contexts[index],
+                contexts[index] - max_context,
+                predicate(words, passage.article.title),
+                predicate(window_words, passage.article.title),
+                names_in(window_words | title),
                 *type_row,
             ]
         )

@@ -1,9 +1,10 @@
 """The learned answer model: which sentence answers, and whether to answer at all.
 
-Two stages of gradient-boosted trees (LightGBM), trained by ``newsdesk train answers``: the
-ranker gives P(this sentence answers the question) from ``candidates.FEATURES``; the verifier
-reads the question-level ``verifier.VERIFIER_FEATURES`` of the best one and gives P(the best
-sentence is the answer), the answer's confidence. The weights travel as
+Three small sets of gradient-boosted trees (LightGBM), trained by ``newsdesk train answers``:
+the ranker gives P(this sentence answers the question) from ``candidates.FEATURES``; the
+verifier reads the question-level ``verifier.VERIFIER_FEATURES`` of the best one and gives P(the
+best sentence is the answer), the answer's confidence; the span scorer picks the short answer
+among the sentence's typed spans (``span_choice.SPAN_FEATURES``). The weights travel as
 one JSON file in the package (LightGBM's own text format inside, never a pickle, which would
 run code when loaded) with the feature names, the abstention threshold, how it was trained,
 and a checksum of the trees, so a damaged or foreign file is refused at load.
@@ -20,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.answering.candidates import FEATURES
+from index.answering.span_choice import SPAN_FEATURES
 from index.answering.verifier import VERIFIER_FEATURES
 from index.errors import NewsdeskError
 
 if TYPE_CHECKING:
     import lightgbm
 
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 DEFAULT_MODEL_PATH = Path(__file__).with_name("answer_model.json")
 
 
@@ -40,6 +42,7 @@ class AnswerModel:
 
     booster: lightgbm.Booster
     verifier: lightgbm.Booster
+    spans: lightgbm.Booster  # which typed span of the sentence is the short answer
     threshold: float  # on the verifier's probability
     fingerprint: str  # sha256 of the file, recorded in the index manifest
     training: dict[str, Any]
@@ -53,6 +56,10 @@ class AnswerModel:
     def confidence(self, row: np.ndarray) -> float:
         """P(the best sentence is the answer) from one row of verifier features."""
         return float(self.verifier.predict(row, num_threads=1)[0])
+
+    def score_spans(self, rows: np.ndarray) -> np.ndarray:
+        """P(this span is the short answer) for each row of ``span_choice.SPAN_FEATURES``."""
+        return np.asarray(self.spans.predict(rows, num_threads=1), dtype=np.float64)
 
 
 def answer_model_fingerprint(path: Path = DEFAULT_MODEL_PATH) -> str:
@@ -68,8 +75,8 @@ def load_answer_model(path: Path = DEFAULT_MODEL_PATH) -> AnswerModel:
     try:
         raw = path.read_bytes()
         data = json.loads(raw)
-        trees, checks = str(data["booster"]), str(data["verifier"])
-        if _checksum(trees, checks) != data["checksum"]:
+        trees, checks, picks = str(data["booster"]), str(data["verifier"]), str(data["spans"])
+        if _checksum(trees, checks, picks) != data["checksum"]:
             raise AnswerModelError(
                 f"answer model {path} is damaged (its trees do not match their checksum); "
                 "reinstall Newsdesk or retrain it with: newsdesk train answers"
@@ -78,6 +85,7 @@ def load_answer_model(path: Path = DEFAULT_MODEL_PATH) -> AnswerModel:
             data["format"] != MODEL_FORMAT
             or tuple(data["features"]) != FEATURES
             or tuple(data["verifier_features"]) != VERIFIER_FEATURES
+            or tuple(data["span_features"]) != SPAN_FEATURES
         ):
             raise AnswerModelError(
                 f"answer model {path} was made for other features or format; "
@@ -96,10 +104,11 @@ def load_answer_model(path: Path = DEFAULT_MODEL_PATH) -> AnswerModel:
     try:
         booster = lightgbm.Booster(model_str=trees)
         verifier = lightgbm.Booster(model_str=checks)
+        spans = lightgbm.Booster(model_str=picks)
     except lightgbm.basic.LightGBMError as error:
         raise AnswerModelError(f"answer model {path} has unreadable trees ({error})") from None
     fingerprint = hashlib.sha256(raw).hexdigest()[:16]
-    return AnswerModel(booster, verifier, threshold, fingerprint, training)
+    return AnswerModel(booster, verifier, spans, threshold, fingerprint, training)
 
 
 def _checksum(*parts: str) -> str:
@@ -113,20 +122,24 @@ def save_answer_model(
     path: Path,
     booster: lightgbm.Booster,
     verifier: lightgbm.Booster,
+    spans: lightgbm.Booster,
     threshold: float,
     training: dict[str, Any],
 ) -> str:
     """Write the model file; returns its fingerprint."""
     trees, checks = booster.model_to_string(), verifier.model_to_string()
+    picks = spans.model_to_string()
     data = {
         "format": MODEL_FORMAT,
         "features": list(FEATURES),
         "verifier_features": list(VERIFIER_FEATURES),
+        "span_features": list(SPAN_FEATURES),
         "threshold": threshold,
         "training": training,
-        "checksum": _checksum(trees, checks),
+        "checksum": _checksum(trees, checks, picks),
         "booster": trees,
         "verifier": checks,
+        "spans": picks,
     }
     raw = json.dumps(data, indent=1).encode()
     path.write_bytes(raw)

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from index.articles import printable
 from index.lexical import terms_of
 
 
@@ -187,7 +188,10 @@ _PERSON_NOUNS = (
     "|gamer|blogger|editor|journalist|reporter|artist|musician|rapper|comedian|celebrity|chef"
 )
 _PRICE_NOUNS = _MONEY_NOUNS + "|bid|pay-off|payoff|premium|earnings|income|wage|wages|pay|stake"
-_NUMBER_NOUNS = "number|count|age|rate|size|score|margin|distance|speed|attendance|crowd"
+_NUMBER_NOUNS = (
+    "number|count|age|rate|size|score|margin|distance|speed|attendance|crowd|majority|quota"
+    "|capacity|population|tally|height|weight|length|volume|output"
+)
 _HEAD_NOUNS: dict[str, AnswerType] = {
     **{w: AnswerType.PERSON for w in _PERSON_NOUNS.split("|")},
     **{w: AnswerType.ORGANISATION for w in (_ORG_NOUNS + "|carmaker|provider|militia").split("|")},
@@ -202,6 +206,10 @@ _WHICH = re.compile(
     r"^(?:in |at |to |from |for |with |by |on |of |under |against )?(?:which|what)"
     r"(?: (?:is|was|are|were)(?: the)?)? (?P<words>.+)"
 )
+_POSSESSIVE = re.compile(r"['’]s?$")
+_STOP_WORDS = frozenset(STOPWORDS_EN_PLUS)
+_SAYING = re.compile(_SAY)
+_WHEN_LATE = re.compile(r"\b(?:since|until|till|by|from) when\b|\bwhen$")
 _NAME_OF = re.compile(
     r"^what (?:is|was|were|are) the (?:full |real |first )?names? of (?:the |a |an )?"
 )
@@ -250,6 +258,9 @@ def parse_question(text: str, known_names: NameLookup | None = None) -> Question
     Names are capitalised runs of words, and, so that a lower-case question finds them too,
     runs of up to four words the index knows as an entity name.
     """
+    # A question is text: bytes that were not UTF-8 (kept as lone surrogates by Python) and
+    # control characters become nothing the tokenizer or a terminal could trip over.
+    text = printable(text.encode("utf-8", "replace").decode("utf-8"))
     clean = " ".join(text.split())
     lowered = _FILLER.sub("", clean.lower().rstrip(" ?!."))
     answer_type, attribution = AnswerType.OTHER, False
@@ -291,12 +302,12 @@ def _which_type(lowered: str) -> AnswerType:
         return AnswerType.OTHER
     head: AnswerType | None = None
     for word in match.group("words").split()[:5]:
-        word = word.strip(",;:'’")
+        word = _POSSESSIVE.sub("", word.strip(",;:'’"))
         kind = _HEAD_NOUNS.get(word) or _HEAD_NOUNS.get(word.rstrip("s"))
         if kind is not None:
             head = kind
-        elif head is not None:
-            break
+        elif head is not None or word in _STOP_WORDS or _SAYING.fullmatch(word):
+            break  # the noun phrase ended: "which institute's report said incomes fell"
     if head is not None:
         return head
     if lowered.startswith("which"):
@@ -306,10 +317,15 @@ def _which_type(lowered: str) -> AnswerType:
 
 def _embedded_type(lowered: str) -> AnswerType:
     """A wh-word later in the question: "Time Warner's profit rose by how much"."""
-    for pattern, kind, _ in _TYPE_PATTERNS[5:]:  # past the attribution patterns
-        for start in (m.end() for m in re.finditer(r"[,;:] |\b(?:and|but) ", lowered)):
+    for start in (m.end() for m in re.finditer(r"[,;:] |\b(?:and|but) ", lowered)):
+        for pattern, kind, _ in _TYPE_PATTERNS[5:]:  # past the attribution patterns
             if pattern.search(lowered[start:]):
                 return kind
+        kind = _which_type(lowered[start:])  # "besides Westpac, which firm ..."
+        if kind is not AnswerType.OTHER:
+            return kind
+    if _WHEN_LATE.search(lowered):
+        return AnswerType.DATE
     if re.search(r"\bhow much\b", lowered):
         return AnswerType.MONEY
     if re.search(r"\bhow many\b", lowered):

@@ -11,10 +11,14 @@ authoritative, so when nothing fits, nothing is marked.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from index.answering.candidates import wanted_entities
 from index.answering.question import AnswerType, Question
+from index.answering.span_choice import span_rows
 from index.entities import Entity
 from index.lexical import term_spans, terms_of
 
@@ -24,6 +28,9 @@ class Span:
     start: int
     end: int
     text: str
+    # The span scorer's P(this is the short answer); 1.0 where no scorer chose (a quotation, a
+    # role, or the rule without a scorer).
+    confidence: float = 1.0
 
 
 _WHOLE_QUOTE = re.compile(r"[\"“](?P<said>[^\"“”]{8,}?)[\"”]")
@@ -56,24 +63,61 @@ _STOP_BEFORE_TITLE = frozenset(
 )
 
 
-def short_answer(question: Question, sentence: str, entities: tuple[Entity, ...]) -> Span | None:
-    """The span of ``sentence`` that answers ``question``, or None when none is clear."""
+SpanScorer = Callable[[np.ndarray], np.ndarray]
+
+
+def short_answer(
+    question: Question,
+    sentence: str,
+    entities: tuple[Entity, ...],
+    scorer: SpanScorer | None = None,
+) -> Span | None:
+    """The span of ``sentence`` that answers ``question``, or None when none is clear.
+
+    ``scorer`` (the answer model's span booster) scores the rows of ``span_choice.span_rows``
+    and picks among the spans of the best tier; without one, the span nearest the question's
+    words in the best tier wins (the rule the scorer replaced, kept for comparison).
+    """
     kind = question.answer_type
     if kind is AnswerType.STATEMENT:
         return statement(question, sentence)
     if kind is AnswerType.DESCRIPTION:
         return description(question, sentence, entities)
+    typed = typed_spans(question, sentence, entities)
+    if not typed:
+        return None
+    if scorer is not None:
+        # The scorer chooses among the spans of the best tier present: a full label match is
+        # never passed over for a partial one ("164 minutes", not the runner's number 14).
+        scores = scorer(span_rows(question, sentence, typed))
+        tiers = np.array([tier for _, tier in typed])
+        best = int(np.argmax(np.where(tiers == tiers.min(), scores, -1.0)))
+        span = widened(sentence, typed[best][0])
+        return replace(span, confidence=float(scores[best])) if span is not None else None
+    else:
+        anchors = _anchors(question, sentence)
+        if question.attribution and kind is AnswerType.PERSON:
+            anchors = [m.start() for m in _REPORTING.finditer(sentence)] or anchors
+        entity, _ = min(
+            typed, key=lambda item: (item[1], _distance(item[0], anchors), item[0].start)
+        )
+    return widened(sentence, entity)
+
+
+def typed_spans(
+    question: Question, sentence: str, entities: tuple[Entity, ...]
+) -> list[tuple[Entity, int]]:
+    """Spans of the wanted kind with their tier: 0 a full label, 1 an untagged name, 2 partial."""
     typed = [
         (entity, 0 if full else 2) for entity, full in wanted_entities(question, sentence, entities)
     ]
-    if kind in _NAMED:
+    if question.answer_type in _NAMED:
         typed += [(entity, 1) for entity in _untagged_names(question, sentence, entities)]
-    if not typed:
-        return None
-    anchors = _anchors(question, sentence)
-    if question.attribution and kind is AnswerType.PERSON:
-        anchors = [m.start() for m in _REPORTING.finditer(sentence)] or anchors
-    entity, _ = min(typed, key=lambda item: (item[1], _distance(item[0], anchors), item[0].start))
+    return typed
+
+
+def widened(sentence: str, entity: Entity) -> Span | None:
+    """The entity as a reader wants it: with its hedge, without framing punctuation."""
     start = entity.start
     if entity.label in _AMOUNTS:  # "more than 15 days" is the answer, not "15 days"
         hedge = _HEDGE.search(sentence, 0, start)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from index.answering.candidates import FEATURES, Candidate
+from index.answering.spans import Span
 
 # First-stage features of the best sentence that the second stage reads again.
 _CARRIED = (
@@ -31,6 +32,10 @@ _CARRIED = (
     "question_terms",
     "question_names",
     "speaker_named",
+    "typed_context",
+    "coverage_predicate",
+    "predicate_window",
+    "names_window",
 )
 _TYPE_COLUMNS = tuple(name for name in FEATURES if name.startswith("type_"))
 VERIFIER_FEATURES: tuple[str, ...] = (
@@ -39,6 +44,7 @@ VERIFIER_FEATURES: tuple[str, ...] = (
     "margin_other_article",
     "close_rivals",
     "has_short_answer",
+    "span_confidence",
     *(f"best_{name}" for name in _CARRIED),
     *_TYPE_COLUMNS,
 )
@@ -49,7 +55,7 @@ def verifier_row(
     candidates: list[Candidate],
     features: np.ndarray,
     probabilities: np.ndarray,
-    has_short_answer: bool,
+    span: Span | None,
 ) -> np.ndarray:
     """One row of ``VERIFIER_FEATURES`` for a question whose candidates were scored."""
     if len(candidates) == 0:
@@ -68,5 +74,12 @@ def verifier_row(
         default=0.0,
     )
     rivals = float(np.sum(probabilities >= 0.5 * top)) - 1.0
-    head = [top, top - following, top - other, rivals, float(has_short_answer)]
+    head = [
+        top,
+        top - following,
+        top - other,
+        rivals,
+        float(span is not None),
+        span.confidence if span is not None else 0.0,
+    ]
     return np.asarray([head + features[best, _COLUMNS].tolist()], dtype=np.float32)
