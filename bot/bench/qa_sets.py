@@ -21,10 +21,12 @@ from index.search import Searcher
 from index.store import open_index
 
 BENCH_FOLDER = Path("var/bench")
-# The project's own questions: the first 720, then 540 more over articles the first never used.
+# The project's own questions: the first 720, then twice 540 more, each over articles the
+# earlier ones never used.
 NEWS_QUESTIONS = (
     Path(__file__).with_name("data") / "news_questions.jsonl",
     Path(__file__).with_name("data") / "news_questions_2.jsonl",
+    Path(__file__).with_name("data") / "news_questions_3.jsonl",
 )
 NEWS_ARTICLES = Path("../shared/data/news/articles")
 SQUAD_V2 = Path("../shared/data/squad/dev-v2.0-half.json")

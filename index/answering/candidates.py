@@ -88,6 +88,7 @@ FEATURES: tuple[str, ...] = (
     "coverage_predicate",
     "predicate_window",
     "names_window",
+    "speaker_before",
     *(f"type_{kind.value}" for kind in _TYPES),
 )
 
@@ -298,6 +299,7 @@ def features_of(
                 predicate(words, passage.article.title),
                 predicate(window_words, passage.article.title),
                 names_in(window_words | title),
+                _speaker_before(question, candidate),
                 *type_row,
             ]
         )
@@ -379,6 +381,24 @@ def _typed_distance(question: Question, sentence: str, typed: list[tuple[Entity,
         min(abs(a - e.start) if a < e.start else abs(a - e.end) for a in anchors) for e, _ in typed
     )
     return min(best / max(len(sentence), 1), 1.0)
+
+
+def _speaker_before(question: Question, candidate: Candidate) -> float:
+    """For "what did X say": whether the sentence is words said (a quotation or a reporting
+    verb) and X is named in it or in one of the two sentences before it in its passage ("He
+    added: ..." after "X said"). 0.5 when the question names no speaker."""
+    if not question.speaker:
+        return 0.5
+    text = candidate.text
+    if not (_QUOTE.search(text) or _REPORTING.search(text)):
+        return 0.0
+    wanted = set(terms_of(question.speaker))
+    own = candidate.sentence.record.id
+    by_id = {s.record.id: s.record.text for s in candidate.hit.sentences}
+    for index in (own, own - 1, own - 2):
+        if index in by_id and wanted & set(terms_of(by_id[index])):
+            return 1.0
+    return 0.0
 
 
 def _speaker_named(question: Question, sentence: str) -> float:
