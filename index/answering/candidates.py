@@ -153,13 +153,20 @@ def features_of(
     # Sentences, passages and titles repeat across candidates: stem each text once, and make
     # a passage's or a window's words the union of its sentences' (the same words, since no
     # word spans two sentences) instead of stemming the joined text again.
+    spans_by_text: dict[str, list[tuple[int, int, str]]] = {}
     lists: dict[str, list[str]] = {}
     sets: dict[str, set[str]] = {}
+
+    def spans_of(text: str) -> list[tuple[int, int, str]]:
+        found = spans_by_text.get(text)
+        if found is None:
+            found = spans_by_text[text] = term_spans(text)
+        return found
 
     def ordered(text: str) -> list[str]:
         found = lists.get(text)
         if found is None:
-            found = lists[text] = terms_of(text)
+            found = lists[text] = [stem for _, _, stem in spans_of(text)]
         return found
 
     def present(text: str) -> set[str]:
@@ -210,7 +217,7 @@ def features_of(
         18 April" answers "when are they next due in court" though the names are elsewhere."""
         if not typed or total <= 0:
             return 0.0
-        spans = term_spans(text)
+        spans = spans_of(text)
         best = 0.0
         for entity, _ in typed:
             before = [stem for _, end, stem in spans if end <= entity.start][-_CONTEXT:]
