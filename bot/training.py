@@ -12,7 +12,7 @@ articles, and the reporting half of the news questions.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -421,40 +421,27 @@ def training_sets(settings: Settings, say: Callable[[str], None]) -> list[Questi
     searcher = bench_searcher("news", NEWS_ARTICLES, settings, embedder)
     news_asked = ask_all(searcher, news)
     train_groups = {case.group for case in half(news, 0)}
-    sets = [
-        QuestionSet(
-            "news train half", [a for a in news_asked if a.case.group in train_groups], 8.0
-        ),
-        QuestionSet(
-            "news report half",
-            [a for a in news_asked if a.case.group not in train_groups],
-            train=False,
-        ),
-    ]
+    sets = _split(news_asked, train_groups, ("news train half", "news report half"), 8.0)
     v2 = squad_cases(SQUAD_V2)
     say(f"SQuAD v2.0 half: indexing and asking {len(v2)} questions")
     v2_asked = ask_all(squad_searcher(SQUAD_V2, "squad2", settings, embedder), v2)
-    sets += [
-        QuestionSet(
-            "squad2 tuning 8", [a for a in v2_asked if a.case.group in SQUAD_V2_TUNING], 1.0
-        ),
-        QuestionSet(
-            "squad2 unseen 8",
-            [a for a in v2_asked if a.case.group not in SQUAD_V2_TUNING],
-            train=False,
-        ),
-    ]
+    sets += _split(v2_asked, SQUAD_V2_TUNING, ("squad2 tuning 8", "squad2 unseen 8"), 1.0)
     v1 = squad_cases(DEFAULT_SQUAD)
     say(f"SQuAD v1.1: indexing and asking {len(v1)} questions")
     v1_asked = ask_all(squad_searcher(DEFAULT_SQUAD, "squad-0-end", settings, embedder), v1)
     first_half = {case.group for case in squad_cases(DEFAULT_SQUAD, slice(0, 24))}
-    sets += [
-        QuestionSet("squad1 0-23", [a for a in v1_asked if a.case.group in first_half], 0.25),
-        QuestionSet(
-            "squad1 24-47", [a for a in v1_asked if a.case.group not in first_half], train=False
-        ),
-    ]
+    sets += _split(v1_asked, first_half, ("squad1 0-23", "squad1 24-47"), 0.25)
     return sets
+
+
+def _split(
+    asked: list[Asked], inside: Collection[str], names: tuple[str, str], weight: float
+) -> list[QuestionSet]:
+    """The questions whose group is ``inside`` to train on (with ``weight``), the rest held out."""
+    return [
+        QuestionSet(names[0], [a for a in asked if a.case.group in inside], weight),
+        QuestionSet(names[1], [a for a in asked if a.case.group not in inside], train=False),
+    ]
 
 
 def run_training(

@@ -117,17 +117,24 @@ class PacedBot(ExtBot[Any]):
         return result
 
     def _readable(self, item: Any) -> Any:
-        try:
-            Update.de_json(item, self)
-        except Exception as error:  # PTB raises whatever its parsing hits (KeyError, TypeError)
-            update_id = item.get("update_id") if isinstance(item, dict) else None
-            if not isinstance(update_id, int):
-                raise
-            logger.warning(
-                "skipped update %d, which could not be read (%s: %s)",
-                update_id,
-                type(error).__name__,
-                error,
-            )
-            return {"update_id": update_id}
-        return item
+        update_id = item.get("update_id") if isinstance(item, dict) else None
+        if not isinstance(update_id, int):
+            return item  # no id to move past: PTB's own error stands
+        return item if read_update(item, self) is not None else {"update_id": update_id}
+
+
+def read_update(data: dict[str, Any], bot: ExtBot[Any]) -> Update | None:
+    """The update in ``data``, or None (logged once) when python-telegram-bot cannot read it.
+
+    Shared by polling and the webhook, so an unreadable update is skipped the same way in both.
+    """
+    try:
+        return Update.de_json(data, bot)
+    except Exception as error:  # PTB raises whatever its parsing hits (KeyError, TypeError)
+        logger.warning(
+            "skipped update %s, which could not be read (%s: %s)",
+            data.get("update_id"),
+            type(error).__name__,
+            error,
+        )
+        return None

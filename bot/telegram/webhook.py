@@ -21,11 +21,11 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from telegram import Update
 from tornado.httpserver import HTTPServer
 from tornado.web import Application as WebApplication
 from tornado.web import RequestHandler, stream_request_body
 
+from bot.telegram.intake import read_update
 from bot.telegram.state import NewsApplication
 
 logger = logging.getLogger(__name__)
@@ -108,12 +108,8 @@ class UpdateReceiver(RequestHandler):
             logger.info("update %d delivered again; answered once already", update_id)
             self._reply(200, "ok")
             return
-        try:
-            update = Update.de_json(data, self.news.bot)
-        except Exception as error:  # PTB raises whatever its parsing hits (KeyError, TypeError)
-            logger.warning(
-                "skipped update %d, which could not be read (%s)", update_id, type(error).__name__
-            )
+        update = read_update(data, self.news.bot)
+        if update is None:
             self._reply(200, "ok")  # acknowledged, or Telegram would deliver it again and again
             return
         await self.news.update_queue.put(update)  # waits while the intake is full
