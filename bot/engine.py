@@ -1,7 +1,9 @@
 """The answering engine the front ends share: the model, the live index, and ``ask``.
 
-Loaded once per process. ``ask`` is safe to call from several threads at once; ``reindex``
-builds a new index and swaps it in while questions keep being answered from the old one.
+Loaded once per process, without torch: questions are encoded by the index's ONNX encoder,
+and the sentence-transformers model is loaded only to build. ``ask`` is safe to call from
+several threads at once; ``reindex`` builds a new index and swaps it in while questions keep
+being answered from the old one.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.runtime import build_from_settings, embedder_from_settings
+from bot.runtime import (
+    build_from_settings,
+    embedder_from_settings,
+    import_lightgbm_without_sklearn,
+)
 from index.answering.answer import Answer, answer_question
 from index.answering.model import AnswerModel, load_answer_model
 from index.builder import BuildReport
-from index.embedder import Embedder, ModelInfo
+from index.embedder import Embedder, model_fingerprint
 from index.entities import EntityTagger
 from index.errors import IndexMismatchError, IndexMissingError
 from index.manifest import check_compatible
@@ -37,20 +43,21 @@ class EngineStats:
 
 
 class Engine:
-    """One model and one live index behind ``ask``."""
+    """The live index behind ``ask``, and the model only when a build needs it."""
 
     def __init__(
         self,
         settings: Settings,
-        embedder: Embedder,
+        embedder: Embedder | None,
         store: IndexStore,
         answer_model: AnswerModel | None = None,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
         self.answer_model = answer_model or load_answer_model()
-        embedder.warm_up()
-        self._searcher = Searcher(store, embedder)
+        self._query_threads = store.query_encoder.threads if store.query_encoder else 1
+        self._searcher = Searcher(store)  # questions go through the index's ONNX encoder
         self._build_lock = threading.Lock()
         self._retired: IndexStore | None = None  # the store a reindex replaced, closed at the next
         self._started = time.monotonic()
@@ -65,44 +72,52 @@ class Engine:
         build_missing: bool = False,
         on_build: Callable[[str], None] | None = None,
         embedder: Embedder | None = None,
+        query_threads: int = 1,
     ) -> Engine:
-        """Load the model and the index; with ``build_missing``, build the index first if absent.
+        """Load the index; with ``build_missing``, build or update it first when it must be.
 
-        ``embedder``, when given, is used instead of loading the model again (a second engine
-        in one process, as the tests and benchmarks make).
+        Questions need no model: the index carries its ONNX question encoder (run on
+        ``query_threads`` threads), so torch and sentence-transformers are imported only when
+        this has to build: no index yet, an index for another answer model, or one built
+        before there was a question encoder (updated without re-embedding). ``on_build`` is
+        told why first. ``embedder``, when given, is used for building instead of loading the
+        model (a second engine in one process, as the tests and benchmarks make).
 
-        The index is opened and checked (manifest, model name, file sizes, counts) before the
-        slow model load, so a damaged or mismatched index fails fast; the model's fingerprint
-        is checked after it. A damaged index raises and is never rebuilt or answered from here.
+        The model's files are checked against the index by their fingerprint, without loading
+        them. A damaged or mismatched index raises and is never rebuilt or answered from here.
         """
+        import_lightgbm_without_sklearn()
         answer_model = load_answer_model()
-        store: IndexStore | None
-        why = f"No index in {settings.index_dir} yet: building it from {settings.seeds_dir} first."
+        fingerprint = embedder.info.fingerprint if embedder else None
+        said: str | None = None  # why this builds first, for on_build
         try:
-            store = _open(settings, None)
-            if store.manifest.answer_model != answer_model.fingerprint:
+            store = _open(settings, fingerprint, query_threads)
+            update = _why_update(store, answer_model)
+            if update is not None:
                 store.close()
                 if not build_missing:
                     raise IndexMismatchError(
-                        f"the index in {settings.index_dir} was built for another answer model "
-                        "(Newsdesk was updated); update it with: newsdesk index build"
+                        f"the index in {settings.index_dir} {update[0]}; update it with: "
+                        "newsdesk index build"
                     )
-                why = "The answer model has changed: updating the index first."
-                store = None
+                said = update[1]
         except IndexMissingError:
             if not build_missing:
                 raise
-            store = None
-        embedder = embedder or embedder_from_settings(settings)
-        if store is None:
+            said = (
+                f"No index in {settings.index_dir} yet: building it from {settings.seeds_dir} "
+                "first."
+            )
+        if said is not None:
             if on_build is not None:
-                on_build(why)
+                on_build(said)
+            embedder = embedder or embedder_from_settings(settings)
             build_from_settings(settings, embedder=embedder)
-            return cls(settings, embedder, _open(settings, embedder.info), answer_model)
+            store = _open(settings, embedder.info.fingerprint, query_threads)
         try:
             check_compatible(
                 store.manifest,
-                embedder.info,
+                None,
                 settings.embedding_model,
                 settings.chunking,
                 tagger=EntityTagger().info,
@@ -112,6 +127,14 @@ class Engine:
             store.close()
             raise
         return cls(settings, embedder, store, answer_model)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The sentence-transformers model, loaded on first use: only builds need it."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = embedder_from_settings(self.settings)
+            return self._embedder
 
     @property
     def store(self) -> IndexStore:
@@ -131,9 +154,11 @@ class Engine:
     def reindex(self, *, full: bool = False) -> BuildReport:
         """Rebuild from the seeds and swap the new index in; questions go on meanwhile."""
         with self._build_lock:
-            report = build_from_settings(self.settings, full=full, embedder=self.embedder)
+            embedder = self.embedder
+            report = build_from_settings(self.settings, full=full, embedder=embedder)
             previous = self._searcher.store
-            self._searcher = Searcher(_open(self.settings, self.embedder.info), self.embedder)
+            store = _open(self.settings, embedder.info.fingerprint, self._query_threads)
+            self._searcher = Searcher(store)
             # A question that began before the swap may still read the previous store, so it is
             # closed one reindex later (questions take milliseconds, reindexes minutes).
             if self._retired is not None:
@@ -154,11 +179,30 @@ class Engine:
         )
 
 
-def _open(settings: Settings, model: ModelInfo | None) -> IndexStore:
-    """The live index; with ``model`` None, everything but the model's fingerprint is checked."""
+def _open(settings: Settings, fingerprint: str | None, query_threads: int) -> IndexStore:
+    """The live index, checked against the model's files (read, not loaded, when not given)."""
     return open_index(
         settings.index_dir,
         model_name=settings.embedding_model,
         chunking=settings.chunking,
-        model=model,
+        model_fingerprint=fingerprint or model_fingerprint(settings.embedding_model),
+        query_threads=query_threads,
     )
+
+
+def _why_update(store: IndexStore, answer_model: AnswerModel) -> tuple[str, str] | None:
+    """Why a whole, matching index must be updated by a build before it answers, if it must.
+
+    The reason twice: as the end of an error sentence, and as what to say before building.
+    """
+    if store.manifest.answer_model != answer_model.fingerprint:
+        return (
+            "was built for another answer model (Newsdesk was updated)",
+            "The answer model has changed: updating the index first.",
+        )
+    if store.query_encoder is None:
+        return (
+            "has no question encoder (built by an older Newsdesk)",
+            "The index has no question encoder (built by an older Newsdesk): updating it first.",
+        )
+    return None

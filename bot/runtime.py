@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import sys
 
 from bot.config import Settings
 from index.builder import BuildReport, build_index
@@ -24,15 +26,15 @@ def configure_logging(level: str) -> None:
     # The weights-loading progress bar of transformers is noise for a one-line answer.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    try:
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-    except ImportError:  # transformers is optional to this function's purpose
-        pass
 
 
 def embedder_from_settings(settings: Settings) -> Embedder:
+    """Load the sentence-transformers model (torch: seconds), for a build."""
+    # Imported here, not at start: importing transformers costs a second that questions,
+    # which never load it, should not pay.
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
     return load_embedder(settings.embedding_model)
 
 
@@ -47,3 +49,21 @@ def build_from_settings(
     embedder = embedder or embedder_from_settings(settings)
     options = settings.build_options(full=full, show_progress=show_progress)
     return build_index(settings.seeds_dir, settings.index_dir, embedder, options)
+
+
+def import_lightgbm_without_sklearn() -> None:
+    """Import LightGBM with scikit-learn hidden from it, when neither is imported yet.
+
+    LightGBM imports scikit-learn whenever it is installed (sentence-transformers brings it),
+    for its sklearn-style estimators, which Newsdesk never uses: the answer model is three
+    Boosters and the trainer calls ``lightgbm.train``. That import is a second of a question's
+    cold start (``python -X importtime``). It is hidden for this one import only; anything
+    imported later, sklearn included, imports as usual.
+    """
+    if "lightgbm" in sys.modules or "sklearn" in sys.modules:
+        return
+    sys.modules["sklearn"] = None  # type: ignore[assignment]  # makes "import sklearn" fail
+    try:
+        importlib.import_module("lightgbm")
+    finally:
+        del sys.modules["sklearn"]

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from index.dates import find_byline_date, parse_date
 from index.errors import ArticleSkipped, NoArticlesError
-from index.markup import html_blocks, markdown_to_html
+
+# index.dates (dateparser) and index.markup (BeautifulSoup, markdown-it) are imported where
+# articles are read, not here: questions import this module (``printable``) and never read an
+# article, and those imports cost a third of a second of a question's cold start.
 
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -157,8 +159,12 @@ def read_file(
         blocks = _text_blocks(text)
         title = blocks.pop(0) if blocks else ""
     elif suffix in MARKDOWN_SUFFIXES:
+        from index.markup import html_blocks, markdown_to_html
+
         title, blocks = html_blocks(markdown_to_html(text))
     else:
+        from index.markup import html_blocks
+
         title, blocks = html_blocks(text)
     return [_article_from_blocks(relative, title, blocks)], []
 
@@ -201,6 +207,8 @@ def _article_from_blocks(relative: str, title: str, blocks: list[str]) -> Articl
     title = " ".join(title.split())
     date = None
     if blocks:
+        from index.dates import find_byline_date
+
         date = find_byline_date(blocks[0])
         if date is not None:
             blocks = blocks[1:]
@@ -274,6 +282,8 @@ def _article_from_json(record: object, relative: str, number: int) -> Article:
     if not isinstance(body, str) or not body.strip():
         raise ValueError("missing 'text'")
     raw_date, url = record.get("date"), record.get("url")
+    from index.dates import parse_date
+
     date = parse_date(raw_date) if isinstance(raw_date, str) and raw_date.strip() else None
     return Article(
         id=f"{relative}#{number}",

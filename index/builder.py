@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from index.errors import (
     IndexFolderError,
     IndexWriteError,
     NewsdeskError,
+    QueryEncoderError,
 )
 from index.folder import (
     BUILDS_FOLDER,
@@ -58,7 +59,13 @@ from index.manifest import (
     write_manifest,
 )
 from index.metadata import Metadata, write_metadata
+from index.onnx_export import check_agreement, reuse_files, sample_rows
 from index.passages import ChunkingSettings, SplitArticle, split_article
+from index.query_encoder import (
+    QUERY_FILES,
+    QueryEncoderInfo,
+    damaged_file,
+)
 from index.store import (
     BM25_FOLDER,
     FAISS_FILE,
@@ -109,6 +116,8 @@ class BuildReport:
     dense: DenseParams = field(default_factory=lambda: DenseParams("flat"))
     full_reason: str | None = None  # why everything was re-embedded, when it was
     retrained: str | None = None  # why the IVF lists were trained again, when they were
+    query_encoder: QueryEncoderInfo | None = None  # the ONNX question encoder of the build
+    query_encoder_made: str | None = None  # "exported" or "kept" (from the previous build)
     folder: Path | None = None
 
 
@@ -221,6 +230,8 @@ def _build(
     staging = builds / f"{STAGING_PREFIX}{build_id}"
     staging.mkdir(parents=True)
     try:
+        live = _live_query_encoder(index_dir, embedder)
+        _write_query_encoder(staging, live, embedder, splits, vectors, report)
         _write_build(
             staging,
             _Contents(splits, vectors, entities, centroids),
@@ -266,7 +277,7 @@ def _load_previous(
         check_compatible(
             manifest, embedder.info, embedder.info.name, options.chunking, tagger=tagger.info
         )
-        verify_files(folder, manifest)
+        verify_files(folder, manifest, skip=QUERY_FILES)  # a damaged encoder is remade
         vectors = np.load(folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
     except NewsdeskError as error:
         if (index_dir / CURRENT_LINK).exists():
@@ -419,8 +430,70 @@ def _write_build(
         files=file_sizes(folder),
         libraries=library_versions(),
         answer_model=options.answer_model,
+        query_encoder=report.query_encoder,
     )
     write_manifest(folder, manifest)
+
+
+def _write_query_encoder(
+    folder: Path,
+    live: tuple[Path, QueryEncoderInfo] | None,
+    embedder: Embedder,
+    splits: list[SplitArticle],
+    vectors: np.ndarray,
+    report: BuildReport,
+) -> None:
+    """Give the build its ONNX question encoder, checked against the build's own vectors.
+
+    The ``live`` build's files are kept (hard-linked) when there are any to keep; otherwise (a
+    first build, an index from before there was an encoder, other model files, a damaged file)
+    the model is exported again (some 4 s). Either way a sample of the index's sentences,
+    encoded one at a time as questions are, must agree with their vectors, else
+    ``QueryEncoderError``: the build fails and the live index stays.
+    """
+    texts = [sentence.text for split in splits for sentence in split.sentences]
+    rows = sample_rows(len(texts))
+    sample, expected = [texts[row] for row in rows], vectors[rows]
+    if live is not None:
+        source, kept = live
+        reuse_files(source, folder)
+        try:
+            worst = check_agreement(folder, kept, sample, expected)
+            report.query_encoder = replace(kept, min_cosine=round(worst, 6))
+            report.query_encoder_made = "kept"
+            return
+        except QueryEncoderError as error:
+            log.warning("exporting the question encoder again: %s", error)
+            for name in QUERY_FILES:
+                (folder / name).unlink(missing_ok=True)
+    made = embedder.export_query_encoder(folder)
+    if made is None:
+        return
+    worst = check_agreement(folder, made, sample, expected)
+    report.query_encoder = replace(made, min_cosine=round(worst, 6))
+    report.query_encoder_made = "exported"
+
+
+def _live_query_encoder(
+    index_dir: Path, embedder: Embedder
+) -> tuple[Path, QueryEncoderInfo] | None:
+    """The live build's encoder when it can be kept: made from the same model files, whole.
+
+    Looked up even when the build re-embeds everything (``--full``, other chunking): the
+    encoder depends on the model's files alone.
+    """
+    try:
+        folder = current_build(index_dir)
+        info = read_manifest(folder).query_encoder
+    except NewsdeskError:
+        return None
+    if info is None or info.model_fingerprint != embedder.info.fingerprint:
+        return None
+    damaged = damaged_file(folder, info)
+    if damaged is not None:
+        log.warning("%s of the live build is damaged; exporting it again", damaged)
+        return None
+    return folder, info
 
 
 def _passage_bounds(splits: list[SplitArticle]) -> np.ndarray:

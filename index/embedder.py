@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.errors import ModelLoadError
+from index.query_encoder import QueryEncoderInfo
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -41,26 +40,29 @@ class ModelInfo:
 
 
 def one_thread_per_question() -> None:
-    """Make torch run this thread's work on one core (a thread pool's ``initializer``).
+    """Make this thread's FAISS searches run on one core (a thread pool's ``initializer``).
 
-    A server answers several questions side by side, one per core; torch's own intra-op
-    threads would then only fight over the same cores (measured: a third more CPU per
-    question). OpenMP keeps the count per thread, so threads already running keep theirs.
+    A server answers several questions side by side, one per core; OpenMP's fan-out inside one
+    search would then only fight the other questions for the same cores. OpenMP keeps the
+    count per thread, so threads already running (a build in the bot) keep every core. The
+    query encoder's threads are set on its session (``QueryEncoder(threads=...)``), and the
+    answer model predicts on one thread already. Imports no torch: the bot answers without it.
     """
-    import torch
+    import faiss
 
-    torch.set_num_threads(1)
+    faiss.omp_set_num_threads(1)
 
 
 class Embedder:
-    """A loaded sentence-transformers model that turns texts into unit-length float32 rows."""
+    """A loaded sentence-transformers model that turns texts into unit-length float32 rows.
+
+    Builds embed with it; questions are encoded by the ONNX export it makes
+    (``export_query_encoder``), which answers without torch.
+    """
 
     def __init__(self, model: SentenceTransformer, info: ModelInfo) -> None:
         self.model = model
         self.info = info
-        self._traced: Any = False  # False: not tried yet; None: cannot be traced
-        self._trace_lock = threading.Lock()
-        self._warm = False
 
     def embed(
         self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False
@@ -78,82 +80,25 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """Encode one question; returns a ``(1, dimension)`` array ready for FAISS.
+        """Encode one question with sentence-transformers; a ``(1, dimension)`` array.
 
-        Runs the model's own modules directly, with the transformer traced and frozen by
-        TorchScript on first use: for one short text this is about 7 ms against 11 ms for the
-        eager model and 13 ms for ``encode`` on two cores (same vectors; a test holds them so).
+        The front ends encode questions with the index's ONNX encoder instead (the same
+        vectors, a build checks it, in a third of the time and without torch); this is for
+        callers that hold a model anyway.
         """
-        import torch
+        return self.embed([text])
 
-        prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
-        with torch.inference_mode():
-            features = prepare([text])
-            encoder = self._query_encoder(features)
-            if encoder is None:
-                vector = self.model(features)["sentence_embedding"]
-            else:
-                tokens = encoder(*(features[name] for name in _TRACED_INPUTS))
-                pooled = {"token_embeddings": tokens, "attention_mask": features["attention_mask"]}
-                for module in list(self.model)[1:]:
-                    pooled = module(pooled)
-                vector = pooled["sentence_embedding"]
-            vector = torch.nn.functional.normalize(vector, dim=1)
-        return np.ascontiguousarray(vector.numpy(), dtype=np.float32)
+    def export_query_encoder(self, folder: Path) -> QueryEncoderInfo | None:
+        """Export this model's question encoder to ONNX into ``folder`` (see ``index.onnx_export``).
 
-    def warm_up(self) -> None:
-        """Trace the query encoder and run it past TorchScript's profiling runs, once.
-
-        The first two questions otherwise pay it (about 0.7 s), so the first user waits.
+        None for an embedder without a sentence-transformers model (a synthetic one, as
+        ``bench scale`` uses): its index has no question encoder. Raises ``QueryEncoderError``.
         """
-        if self._warm:
-            return
-        for _ in range(3):
-            self.embed_query("Who said what, and when?")
-        self._warm = True
+        if getattr(self, "model", None) is None:
+            return None
+        from index.onnx_export import export_query_encoder
 
-    def _query_encoder(self, features: dict[str, Any]) -> Any:
-        """The traced transformer for single queries, or None where it cannot be traced."""
-        if self._traced is not False:
-            return self._traced
-        with self._trace_lock:
-            if self._traced is False:
-                self._traced = _trace_transformer(self.model, features)
-        return self._traced
-
-
-_TRACED_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def _trace_transformer(model: Any, features: dict[str, Any]) -> Any:
-    """Trace and freeze the first module's transformer (BERT-like inputs only), else None."""
-    import torch
-
-    backbone: Any = getattr(model[0], "auto_model", None)
-    names = {name for name in features if name != "modality"}
-    if backbone is None or names != set(_TRACED_INPUTS):
-        return None
-
-    class LastHiddenState(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.backbone = backbone
-
-        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
-            output = self.backbone(
-                input_ids=ids, attention_mask=mask, token_type_ids=types, return_dict=True
-            )
-            return output.last_hidden_state
-
-    try:
-        example = tuple(features[name] for name in _TRACED_INPUTS)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            traced = torch.jit.trace(LastHiddenState().eval(), example, strict=False)
-            return torch.jit.freeze(traced)
-    except Exception as error:  # tracing is an optimisation: the eager model still works
-        log.debug("query encoder not traced (%s); using the eager model", error)
-        return None
+        return export_query_encoder(self.model, self.info.fingerprint, folder)
 
 
 HUB_TIMEOUT_SECONDS = 5.0  # to ask the model hub whether a model exists
@@ -174,16 +119,28 @@ def load_embedder(name: str, *, device: str = "cpu") -> Embedder:
             f"cannot load embedding model '{name}' ({type(error).__name__}: {error}); set "
             f"EMBEDDING_MODEL to a local sentence-transformers folder or to '{DEFAULT_MODEL}'"
         ) from error
-    dimension = _dimension(model)
-    folder = location if isinstance(location, Path) else _cached_folder(name)
-    fingerprint = fingerprint_folder(folder) if folder is not None else _hash_text(name)
     info = ModelInfo(
         name=name,
-        dimension=dimension,
-        fingerprint=fingerprint,
+        dimension=_dimension(model),
+        fingerprint=_fingerprint_of(name, location),
         max_tokens=int(model.max_seq_length or 0),
     )
     return Embedder(model, info)
+
+
+def model_fingerprint(name: str) -> str:
+    """The fingerprint ``load_embedder(name)`` would record, without loading the model.
+
+    Reads the model folder's files only (milliseconds): questions check that the index was
+    built with the model the settings name without importing torch. Raises ``ModelLoadError``
+    as ``load_embedder`` does when the model is nowhere to be found.
+    """
+    return _fingerprint_of(name, resolve_model_location(name))
+
+
+def _fingerprint_of(name: str, location: Path | str) -> str:
+    folder = location if isinstance(location, Path) else _cached_folder(name)
+    return fingerprint_folder(folder) if folder is not None else _hash_text(name)
 
 
 def resolve_model_location(name: str) -> Path | str:

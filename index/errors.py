@@ -50,3 +50,7 @@ class IndexFolderError(NewsdeskError):
 
 class IndexWriteError(NewsdeskError):
     """A build could not write its files (a full disk); the live index is untouched."""
+
+
+class QueryEncoderError(NewsdeskError):
+    """The build could not export the question encoder, or its vectors disagree with the model's."""

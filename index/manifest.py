@@ -17,6 +17,7 @@ from index.embedder import ModelInfo
 from index.entities import TaggerInfo
 from index.errors import IndexCorruptError, IndexMismatchError
 from index.passages import ChunkingSettings
+from index.query_encoder import QueryEncoderInfo
 
 # 2: entities per sentence (meta.sqlite) and the tagger in the manifest.
 FORMAT_VERSION = 2
@@ -52,6 +53,9 @@ class Manifest:
     files: dict[str, int]
     libraries: dict[str, str] = field(default_factory=dict)
     answer_model: str = ""  # fingerprint of the answer model the index was built for
+    # The ONNX question encoder; None in an index built before there was one (the next build
+    # adds it, reusing every vector) or by an embedder with no model to export.
+    query_encoder: QueryEncoderInfo | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -72,6 +76,11 @@ class Manifest:
             files={str(k): int(v) for k, v in data["files"].items()},
             libraries=dict(data.get("libraries", {})),
             answer_model=str(data.get("answer_model", "")),
+            query_encoder=(
+                QueryEncoderInfo.from_dict(data["query_encoder"])
+                if data.get("query_encoder")
+                else None
+            ),
         )
 
 
@@ -118,10 +127,12 @@ def check_compatible(
     *,
     tagger: TaggerInfo | None = None,
     folder: Path | None = None,
+    model_fingerprint: str | None = None,
 ) -> None:
     """Raise ``IndexMismatchError`` unless the index matches the model and chunking in use.
 
-    ``model`` may be None before the model is loaded: then only its name is compared. With the
+    ``model`` may be None when the model is not loaded: then its name is compared, and its
+    files' ``model_fingerprint`` when given (``index.embedder.model_fingerprint``). With the
     build ``folder``, the message names its manifest, so a person knows which file says so.
     """
     index = f"index {folder / MANIFEST_NAME}" if folder is not None else "index"
@@ -138,6 +149,11 @@ def check_compatible(
         raise IndexMismatchError(
             f"{index} was built with other files of model '{built.name}' "
             f"(fingerprint {built.fingerprint}, now {model.fingerprint}); {REBUILD_HINT}"
+        )
+    if model_fingerprint is not None and built.fingerprint != model_fingerprint:
+        raise IndexMismatchError(
+            f"{index} was built with other files of model '{built.name}' "
+            f"(fingerprint {built.fingerprint}, now {model_fingerprint}); {REBUILD_HINT}"
         )
     if tagger is not None and manifest.entities != tagger:
         raise IndexMismatchError(
@@ -163,6 +179,9 @@ def library_versions() -> dict[str, str]:
         "bm25s",
         "blingfire",
         "spacy",
+        "onnx",
+        "onnxruntime",
+        "tokenizers",
     ):
         try:
             versions[name] = metadata.version(name)

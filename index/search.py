@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from index.embedder import Embedder
+from index.errors import IndexMismatchError
 from index.metadata import PassageRecord, SentenceRecord
 from index.store import IndexStore
 
@@ -61,19 +62,41 @@ class SearchResult:
     term_weights: dict[str, float]  # idf of each known term
 
 
+class QueryEmbedder(Protocol):
+    """Anything that encodes one question as a ``(1, dimension)`` unit row."""
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
 class Searcher:
-    """Answers ``search(question)`` over one loaded index with one model."""
+    """Answers ``search(question)`` over one loaded index.
+
+    Questions are encoded by ``embedder`` when given (an ``Embedder`` holding the model), else
+    by the index's own ONNX question encoder: the front ends' way, with no torch.
+    """
 
     def __init__(
-        self, store: IndexStore, embedder: Embedder, weights: FusionWeights | None = None
+        self,
+        store: IndexStore,
+        embedder: QueryEmbedder | None = None,
+        weights: FusionWeights | None = None,
     ) -> None:
         self.store = store
-        self.embedder = embedder
+        self.embedder = embedder if embedder is not None else store.query_encoder
         self.weights = weights or FusionWeights()
         self._idf = _idf_by_term(store)
 
     def search(self, question: str, k: int = 10) -> SearchResult:
-        """The top ``k`` passages for ``question``, each with its sentences ranked."""
+        """The top ``k`` passages for ``question``, each with its sentences ranked.
+
+        Raises ``IndexMismatchError`` when nothing can encode it (an index from before the
+        question encoder, searched without a model).
+        """
+        if self.embedder is None:
+            raise IndexMismatchError(
+                f"the index in {self.store.folder} has no question encoder (built by an older "
+                "Newsdesk); update it with: newsdesk index build"
+            )
         query = self.embedder.embed_query(question)
         return self.search_vector(question, query, k)
 

@@ -5,6 +5,7 @@
     INDEX_DIR/current -> builds/<build id>/
         manifest.json  sentences.faiss  vectors.npy  sentence_passages.npy
         passage_sentences.npy  meta.sqlite  bm25/
+        query_encoder.onnx  query_tokenizer.json     (the question encoder, no torch needed)
 
 A build is written beside the live one and becomes live by replacing the ``current`` symlink,
 which is one atomic rename: readers see the old build or the new one, never a half-written one.
@@ -31,6 +32,7 @@ from index.manifest import (
 )
 from index.metadata import Metadata
 from index.passages import ChunkingSettings
+from index.query_encoder import QUERY_FILES, QueryEncoder
 
 FAISS_FILE = "sentences.faiss"
 VECTORS_FILE = "vectors.npy"
@@ -77,6 +79,7 @@ class IndexStore:
     sentence_passages: np.ndarray  # (sentences,) passage id of each sentence
     passage_sentences: np.ndarray  # (passages, 2) first sentence id and count
     metadata: Metadata
+    query_encoder: QueryEncoder | None = None  # None: an index built before there was one
 
     @property
     def sentence_count(self) -> int:
@@ -96,15 +99,21 @@ def open_index(
     model_name: str,
     chunking: ChunkingSettings,
     model: ModelInfo | None = None,
+    model_fingerprint: str | None = None,
+    query_threads: int = 1,
 ) -> IndexStore:
     """Load the live build after checking it matches the settings and its files are whole.
 
+    ``model_fingerprint`` checks the model files without a loaded ``model`` (questions need
+    none: the build's ONNX encoder, loaded with ``query_threads`` threads, encodes them).
     Raises ``IndexMissingError``, ``IndexMismatchError`` or ``IndexCorruptError``.
     """
     folder = current_build(index_dir)
     manifest = read_manifest(folder)
-    check_compatible(manifest, model, model_name, chunking, folder=folder)
-    verify_files(folder, manifest)
+    check_compatible(
+        manifest, model, model_name, chunking, folder=folder, model_fingerprint=model_fingerprint
+    )
+    verify_files(folder, manifest, skip=QUERY_FILES)
     counts = manifest.counts
     vectors = _load_array(folder / VECTORS_FILE, (counts["sentences"], manifest.model.dimension))
     sentence_passages = _load_array(folder / SENTENCE_PASSAGES_FILE, (counts["sentences"],))
@@ -122,6 +131,9 @@ def open_index(
         raise IndexCorruptError(f"{error}; {REBUILD_HINT}") from None
     bm25_documents = int(lexical.retriever.scores.get("num_docs", -1))
     _check_count(folder / BM25_FOLDER, bm25_documents, counts["passages"], "passages")
+    query_encoder = None
+    if manifest.query_encoder is not None:
+        query_encoder = QueryEncoder.open(folder, manifest.query_encoder, threads=query_threads)
     metadata = Metadata(folder / METADATA_FILE)
     try:
         for table, rows in metadata.row_counts().items():
@@ -130,7 +142,15 @@ def open_index(
         metadata.close()
         raise
     return IndexStore(
-        folder, manifest, dense, lexical, vectors, sentence_passages, passage_sentences, metadata
+        folder,
+        manifest,
+        dense,
+        lexical,
+        vectors,
+        sentence_passages,
+        passage_sentences,
+        metadata,
+        query_encoder,
     )
 
 
@@ -143,14 +163,20 @@ def _check_count(path: Path, found: int, expected: int, what: str) -> None:
         )
 
 
-def verify_files(folder: Path, manifest: Manifest) -> None:
-    """Every file the manifest lists is there with the size it had when written."""
+def verify_files(folder: Path, manifest: Manifest, *, skip: tuple[str, ...] = ()) -> None:
+    """Every file the manifest lists (but ``skip``) is there with the size it had when written.
+
+    The question encoder's files are skipped by their own check (their hash, with a hint that
+    a plain build remakes them), and by a build, which remakes them instead of re-embedding.
+    """
     unlisted = [name for name in REQUIRED_FILES if name not in manifest.files]
     if unlisted:
         raise IndexCorruptError(
             f"index manifest {folder / MANIFEST_NAME} does not list {unlisted[0]}; {REBUILD_HINT}"
         )
     for name, size in manifest.files.items():
+        if name in skip:
+            continue
         path = folder / name
         if not path.is_file():
             raise IndexCorruptError(f"index file {path} is missing; {REBUILD_HINT}")

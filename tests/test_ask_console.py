@@ -122,7 +122,7 @@ def test_console_session(workdir: Path) -> None:
     newsdesk(workdir, "index", "build")
     child = spawn_console(workdir)
     try:
-        child.expect("Loading the model and the index")  # no silent wait at a terminal
+        child.expect("Loading the index")  # no silent wait at a terminal
         child.expect("Ask a question")
         child.expect_exact("newsdesk> ")
         child.sendline(QUESTION)

@@ -5,7 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedder import Embedder, fingerprint_folder, load_embedder, resolve_model_location
+from index.embedder import (
+    Embedder,
+    fingerprint_folder,
+    load_embedder,
+    model_fingerprint,
+    resolve_model_location,
+)
 from index.errors import ModelLoadError
 
 
@@ -40,8 +46,6 @@ def test_a_mistyped_model_name_fails_at_once_in_one_line() -> None:
     assert "\n" not in str(error.value) and "EMBEDDING_MODEL" in str(error.value)
 
 
-def test_query_encoding_matches_batch_encoding(embedder: Embedder) -> None:
-    """The traced single-query path gives the vectors ``encode`` gives, for any length."""
-    questions = ["How many civilians left?", "", "x " * 2000, "<b>&</i> 😀\u202e", "Who?"]
-    for question in questions:
-        assert np.allclose(embedder.embed_query(question), embedder.embed([question]), atol=1e-5)
+def test_the_fingerprint_is_known_without_loading_the_model(embedder: Embedder) -> None:
+    """Questions check the index against the model's files this way, without torch."""
+    assert model_fingerprint(embedder.info.name) == embedder.info.fingerprint

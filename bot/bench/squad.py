@@ -103,7 +103,7 @@ def run_squad_bench(
         chunking=settings.chunking,
         model=embedder.info,
     )
-    searcher = Searcher(store, embedder)
+    searcher = Searcher(store)  # questions encoded as the front ends encode them: ONNX
     searcher.search("warm-up question")
     model = load_answer_model()
 

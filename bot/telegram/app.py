@@ -203,9 +203,14 @@ async def _post_init(application: NewsApplication) -> None:
     """Load the engine once (a failure stops the start), then register the command menu."""
     desk = desk_of(application)
     if desk.engine is None:
-        logger.info("loading the model and the index")
+        logger.info("loading the index")
+        # One encoder thread per question: the workers already answer one question per core.
         desk.engine = await asyncio.to_thread(
-            Engine.load, desk.settings, build_missing=True, on_build=logger.warning
+            Engine.load,
+            desk.settings,
+            build_missing=True,
+            on_build=logger.warning,
+            query_threads=1,
         )
     await application.bot.set_my_commands(BOT_COMMANDS)
     logger.info("Newsdesk is answering as @%s", application.bot.username)

@@ -26,7 +26,7 @@ TYPING_AFTER_SECONDS = 1.0  # an answer slower than this shows "typing…" meanw
 
 
 def question_workers(count: int) -> ThreadPoolExecutor:
-    """Threads that answer questions, each with torch on one core."""
+    """Threads that answer questions, each on one core (FAISS, the encoder, the answer model)."""
     return ThreadPoolExecutor(
         max_workers=count,
         thread_name_prefix="newsdesk-question",
