@@ -70,9 +70,10 @@ def _progress(message: str) -> None:
 
 
 # onnxruntime threads for the question encoder of ``ask`` and ``console``, one question at a
-# time. Measured by ``newsdesk bench start`` on two cores: a second thread saves about 1 ms of
-# a 5 ms encoding when the machine is idle and costs more than that when it is busy.
-ONE_SHOT_QUERY_THREADS = 1
+# time. Measured by ``newsdesk bench start`` on two cores (warm p50, three runs each): the same
+# within 2 ms when nothing else runs (10-12 ms), and 12-17 ms against 33-40 ms for one thread
+# while two other processes keep both cores busy. The bot keeps one thread per question worker.
+ONE_SHOT_QUERY_THREADS = 2
 
 
 def _load_engine(settings: Settings) -> Engine:
