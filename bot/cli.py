@@ -104,7 +104,9 @@ def index_build(ctx: click.Context, full: bool) -> None:
     """Build (or update) the index from SEEDS_DIR into INDEX_DIR."""
     settings = settings_of(ctx)
     _progress(f"Loading the model, then reading the articles in {settings.seeds_dir}…")
-    report = build_from_settings(settings, full=full, show_progress=sys.stderr.isatty())
+    report = build_from_settings(
+        settings, full=full, show_progress=sys.stderr.isatty(), say=_progress
+    )
     for skipped in report.skipped:
         click.echo(f"warning: {skipped}", err=True)
     click.echo(describe_build(report))

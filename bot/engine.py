@@ -112,7 +112,7 @@ class Engine:
             if on_build is not None:
                 on_build(said)
             embedder = embedder or embedder_from_settings(settings)
-            build_from_settings(settings, embedder=embedder)
+            build_from_settings(settings, embedder=embedder, say=on_build)
             store = _open(settings, embedder.info.fingerprint, query_threads)
         try:
             check_compatible(

@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 from bot.config import Settings
 from index.builder import BuildReport, build_index
@@ -44,11 +45,12 @@ def build_from_settings(
     full: bool = False,
     show_progress: bool = False,
     embedder: Embedder | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Build or update the index the settings describe."""
+    """Build or update the index the settings describe; ``say`` hears of slow silent steps."""
     embedder = embedder or embedder_from_settings(settings)
     options = settings.build_options(full=full, show_progress=show_progress)
-    return build_index(settings.seeds_dir, settings.index_dir, embedder, options)
+    return build_index(settings.seeds_dir, settings.index_dir, embedder, options, say=say)
 
 
 def import_lightgbm_without_sklearn() -> None:

@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -156,8 +156,12 @@ def build_index(
     embedder: Embedder,
     options: BuildOptions,
     tagger: EntityTagger | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Read ``seeds_dir``, embed and tag what changed, and swap a new build in under ``index_dir``.
+
+    ``say`` is told, in a line, about the steps that take seconds and show no progress bar
+    (exporting the question encoder).
 
     ``tagger`` defaults to spaCy's small English pipeline. Raises ``NoArticlesError`` when there
     is nothing to index, ``BuildInProgressError`` when another build of ``index_dir`` is
@@ -166,7 +170,7 @@ def build_index(
     claim_index_folder(index_dir, seeds_dir)
     with _build_lock(index_dir):
         _remove_stale_staging(index_dir / BUILDS_FOLDER)
-        return _build(seeds_dir, index_dir, embedder, tagger or EntityTagger(), options)
+        return _build(seeds_dir, index_dir, embedder, tagger or EntityTagger(), options, say)
 
 
 @contextmanager
@@ -205,6 +209,7 @@ def _build(
     embedder: Embedder,
     tagger: EntityTagger,
     options: BuildOptions,
+    say: Callable[[str], None] | None,
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
@@ -231,7 +236,7 @@ def _build(
     staging.mkdir(parents=True)
     try:
         live = _live_query_encoder(index_dir, embedder)
-        _write_query_encoder(staging, live, embedder, splits, vectors, report)
+        _write_query_encoder(staging, live, embedder, splits, vectors, report, say)
         _write_build(
             staging,
             _Contents(splits, vectors, entities, centroids),
@@ -442,6 +447,7 @@ def _write_query_encoder(
     splits: list[SplitArticle],
     vectors: np.ndarray,
     report: BuildReport,
+    say: Callable[[str], None] | None,
 ) -> None:
     """Give the build its ONNX question encoder, checked against the build's own vectors.
 
@@ -466,6 +472,8 @@ def _write_query_encoder(
             log.warning("exporting the question encoder again: %s", error)
             for name in QUERY_FILES:
                 (folder / name).unlink(missing_ok=True)
+    if say is not None and getattr(embedder, "model", None) is not None:
+        say("Exporting the question encoder to ONNX (a few seconds, once per model)…")
     made = embedder.export_query_encoder(folder)
     if made is None:
         return
