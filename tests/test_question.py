@@ -38,6 +38,18 @@ from index.answering.question import AnswerType, parse_question
         ("Who is Omar Alloush?", AnswerType.DESCRIPTION),
         ("Why did the shares fall?", AnswerType.OTHER),
         ("Time Warner's profits rose by how much?", AnswerType.MONEY),
+        (
+            "What would rebuilding the Lyric Theatre cost, according to its chairman?",
+            AnswerType.MONEY,
+        ),
+        ("What is Pernod Ricard worth in market value?", AnswerType.MONEY),
+        ("What is the stage musical of Billy Elliot costing to put on?", AnswerType.MONEY),
+        ("The appeal is expected to top what amount?", AnswerType.MONEY),
+        ("What lead did Ireland have over Scotland at half-time?", AnswerType.NUMBER),
+        ("Which film and television distributor is OSR buying?", AnswerType.ORGANISATION),
+        ("who is mia hamm married to", AnswerType.PERSON),
+        ("Who was team GB's best finisher at the championships?", AnswerType.PERSON),
+        ("Who is David Cummings, the man who criticised the bid?", AnswerType.DESCRIPTION),
     ],
 )
 def test_answer_type(text: str, kind: AnswerType) -> None:

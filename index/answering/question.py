@@ -63,6 +63,7 @@ _ORG_NOUNS = (
     "|operator|supermarket|chain|brand|business|giant|insurer|lender|broker|fund|investor|bidder"
     "|buyer|rival|opposition|charity|institute|association|federation|league|government"
     "|exchange|unit|subsidiary|division|partner|developer|website|site|service|store|shop"
+    "|distributor|supplier|wholesaler|importer|exporter|contractor|conglomerate|consortium"
 )
 _PLACE_NOUNS = (
     "country|countries|city|cities|town|state|region|place|province|area|continent|venue"
@@ -190,7 +191,7 @@ _PERSON_NOUNS = (
 _PRICE_NOUNS = _MONEY_NOUNS + "|bid|pay-off|payoff|premium|earnings|income|wage|wages|pay|stake"
 _NUMBER_NOUNS = (
     "number|count|age|rate|size|score|margin|distance|speed|attendance|crowd|majority|quota"
-    "|capacity|population|tally|height|weight|length|volume|output"
+    "|capacity|population|tally|height|weight|length|volume|output|lead|advantage"
 )
 _HEAD_NOUNS: dict[str, AnswerType] = {
     **{w: AnswerType.PERSON for w in _PERSON_NOUNS.split("|")},
@@ -207,11 +208,20 @@ _WHICH = re.compile(
     r"(?: (?:is|was|are|were)(?: the)?)? (?P<words>.+)"
 )
 _POSSESSIVE = re.compile(r"['’]s?$")
+_DESCRIBING_ENDS = frozenset(
+    ("to", "with", "by", "for", "behind", "after", "against", "married", "dating", "engaged")
+)
 _STOP_WORDS = frozenset(STOPWORDS_EN_PLUS)
 _SAYING = re.compile(_SAY)
 _WHEN_LATE = re.compile(r"\b(?:since|until|till|by|from) when\b|\bwhen$")
 _NAME_OF = re.compile(
     r"^what (?:is|was|were|are) the (?:full |real |first )?names? of (?:the |a |an )?"
+)
+# "What would the theatre cost", "what is Pernod Ricard worth", "expected to top what amount".
+_PRICED = re.compile(
+    r"^what (?:would|will|did|does|do|could|might|is|was|are|were) .+ (?:costing\b|(?:cost|worth)"
+    r"(?:$|[,;]| in\b| according\b| for\b| to (?:build|buy|make|run)\b))"
+    r"|\bwhat (?:amount|sum|price|figure|value)\b"
 )
 _ASKS_ATTRIBUTION = re.compile(rf"\b(?:{_SAY}|according to|quoted|quote)\b")
 # Words that say what kind of answer is wanted, or that any sentence has, not what it is about.
@@ -272,7 +282,11 @@ def parse_question(text: str, known_names: NameLookup | None = None) -> Question
             groups = match.groupdict()
             speaker = _original(clean, groups.get("speaker"))
             subject = _original(clean, groups.get("subject"))
+            if kind is AnswerType.DESCRIPTION and _not_a_name(groups.get("subject") or ""):
+                answer_type, subject = AnswerType.PERSON, None  # "who is she married to"
             break
+    if answer_type is AnswerType.OTHER and _PRICED.search(lowered):
+        answer_type = AnswerType.MONEY
     if answer_type is AnswerType.OTHER:
         answer_type = _which_type(_NAME_OF.sub("which ", lowered))
     if answer_type is AnswerType.OTHER:
@@ -290,6 +304,20 @@ def parse_question(text: str, known_names: NameLookup | None = None) -> Question
     )
 
 
+def _not_a_name(subject: str) -> bool:
+    """Whether the X of "who is X" describes someone instead of naming them: "team GB's best
+    finisher", "mia hamm married to", "the new coach"."""
+    words = subject.split()
+    return bool(
+        words
+        and (
+            any(_POSSESSIVE.search(word) and word[-2:] in ("'s", "’s") for word in words)
+            or words[-1] in _DESCRIBING_ENDS
+            or words[0] in ("the", "a", "an")
+        )
+    )
+
+
 def _which_type(lowered: str) -> AnswerType:
     """ "Which UK logistics company ...": the type of the head noun after which/what.
 
@@ -301,11 +329,16 @@ def _which_type(lowered: str) -> AnswerType:
     if match is None:
         return AnswerType.OTHER
     head: AnswerType | None = None
+    coordinated = False  # "which film and television distributor": the last noun is the head
     for word in match.group("words").split()[:5]:
         word = _POSSESSIVE.sub("", word.strip(",;:'’"))
         kind = _HEAD_NOUNS.get(word) or _HEAD_NOUNS.get(word.rstrip("s"))
         if kind is not None:
-            head = kind
+            head, coordinated = kind, False
+        elif head is not None and word in ("and", "or"):
+            coordinated = True
+        elif coordinated and word not in _STOP_WORDS:
+            continue
         elif head is not None or word in _STOP_WORDS or _SAYING.fullmatch(word):
             break  # the noun phrase ended: "which institute's report said incomes fell"
     if head is not None:
