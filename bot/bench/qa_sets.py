@@ -29,6 +29,7 @@ NEWS_QUESTIONS = (
     Path(__file__).with_name("data") / "news_questions_2.jsonl",
     Path(__file__).with_name("data") / "news_questions_3.jsonl",
     Path(__file__).with_name("data") / "news_questions_4.jsonl",
+    Path(__file__).with_name("data") / "news_questions_5.jsonl",
 )
 NEWS_ARTICLES = Path("../shared/data/news/articles")
 SQUAD_V2 = Path("../shared/data/squad/dev-v2.0-half.json")
