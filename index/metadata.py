@@ -286,6 +286,20 @@ class Metadata:
             raise IndexCorruptError(f"index metadata has no passage {missing[0]}; {REBUILD_HINT}")
         return found
 
+    def sentences(self, sentence_ids: Iterable[int]) -> dict[int, SentenceRecord]:
+        """The sentences of ``sentence_ids`` that exist (without entities), by id, in one query."""
+        keys = sorted({int(key) for key in sentence_ids if key >= 0})
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT id, article, paragraph, passage, start, end, text FROM sentences "
+                f"WHERE id IN ({marks})",
+                keys,
+            ).fetchall()
+        return {row[0]: SentenceRecord(row[0], self.article(row[1]), *row[2:]) for row in rows}
+
     def entities_between(self, first: int, stop: int) -> list[tuple[Entity, ...]]:
         """The entities of sentences ``first`` to ``stop - 1`` (a build reuses them)."""
         with self._lock:

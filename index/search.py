@@ -9,7 +9,7 @@ reported on all 48.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -60,6 +60,9 @@ class SearchResult:
     terms: list[str]  # stemmed content terms of the question the index knows
     unknown_terms: list[str]  # content terms the index has never seen
     term_weights: dict[str, float]  # idf of each known term
+    # The sentences just before and after each hit's passage in its article, by id: a news
+    # paragraph is often one sentence, and an answer leans on the one before ("he", "there").
+    around: dict[int, ScoredSentence] = field(default_factory=dict)
 
 
 class QueryEmbedder(Protocol):
@@ -116,13 +119,33 @@ class Searcher:
             take = min(weights.lexical_candidates, len(bm25))
             candidates.update(np.argpartition(-bm25, take - 1)[:take].tolist())
         passages = np.fromiter(sorted(candidates), dtype=np.int64)
+        hits = self._rank(passages, query[0], bm25, top_bm25, k)
         return SearchResult(
             question,
-            self._rank(passages, query[0], bm25, top_bm25, k),
+            hits,
             terms,
             unknown,
             {term: self._idf[term] for term in terms},
+            self._around(hits, query[0]),
         )
+
+    def _around(self, hits: list[Hit], query: np.ndarray) -> dict[int, ScoredSentence]:
+        """The two sentences before each hit's passage and the one after, in the same article."""
+        inside = {s.record.id for hit in hits for s in hit.sentences}
+        wanted: dict[int, str] = {}
+        for hit in hits:
+            first = hit.passage.first_sentence
+            for key in (first - 2, first - 1, first + hit.passage.sentence_count):
+                if key not in inside:
+                    wanted.setdefault(key, hit.passage.article.key)
+        records = self.store.metadata.sentences(wanted)
+        kept = [r for key, r in records.items() if r.article.key == wanted[key]]
+        if not kept:
+            return {}
+        similarities = self.store.vectors[[r.id for r in kept]] @ query
+        return {
+            r.id: ScoredSentence(r, float(sim)) for r, sim in zip(kept, similarities, strict=True)
+        }
 
     def _rank(
         self, passages: np.ndarray, query: np.ndarray, bm25: np.ndarray, top_bm25: float, k: int

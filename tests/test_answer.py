@@ -9,6 +9,9 @@ import pytest
 from bot.engine import Engine
 from bot.text_render import mark_text, render_answer
 from index.answering.answer import MORE
+from index.answering.question import parse_question
+from index.answering.spans import short_answer
+from index.entities import Entity
 from tests.conftest import SHARED
 
 SEED_QUESTIONS = SHARED / "eval" / "seed_questions.jsonl"
@@ -151,3 +154,20 @@ def test_empty_and_hostile_questions_do_not_raise(engine: Engine) -> None:
         # The question comes back as it was read: without control characters.
         assert answer.question == question.replace("\x00", "")
         assert not answer.found or answer.sentence
+
+
+def test_the_short_answer_says_how_it_fits_the_question() -> None:
+    sentence = "Up to 1,800 workers will lose their jobs, and 3 plants close on 9 April."
+    entities = (Entity("CARDINAL", 6, 11), Entity("CARDINAL", 46, 47), Entity("DATE", 64, 71))
+    counted = short_answer(
+        parse_question("How many workers will lose their jobs?"), sentence, entities
+    )
+    assert counted is not None and counted.text == "Up to 1,800"
+    assert (counted.tier, counted.counted) == (0, 1.0)
+    assert counted.context > 0
+    # Nothing of a full label: the date is only a partial answer to "how many", and says so.
+    partial = short_answer(
+        parse_question("How many staff were hired?"), sentence, (Entity("DATE", 64, 71),)
+    )
+    assert partial is not None and partial.text == "9 April"
+    assert partial.tier == 2 and partial.counted == 0.0

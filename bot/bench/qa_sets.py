@@ -123,7 +123,7 @@ def bench_searcher(
     folder = BENCH_FOLDER / name / "index"
     build_index(seeds, folder, embedder, settings.build_options(full=fresh))
     store = open_index(folder, model_name=embedder.info.name, chunking=settings.chunking)
-    return Searcher(store, embedder)
+    return Searcher(store)  # questions encoded as the front ends encode them (ONNX)
 
 
 def squad_searcher(

@@ -11,6 +11,7 @@ never saw) let the same model decline a question the articles do not answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -150,6 +151,7 @@ def features_of(
     total = sum(weights.values()) + len(unknown) * unknown_weight
     name_terms = [set(terms_of(name)) for name in question.entities]
     top = result.hits[0]
+    around = result.around
     # Sentences, passages and titles repeat across candidates: stem each text once, and make
     # a passage's or a window's words the union of its sentences' (the same words, since no
     # word spans two sentences) instead of stemming the joined text again.
@@ -236,7 +238,7 @@ def features_of(
         record = candidate.sentence.record
         passage = candidate.hit.passage
         own = coverage(present(record.text))
-        window = coverage(union(_window(candidate)))
+        window = coverage(union(_window(candidate, around)))
         typed = wanted_entities(question, record.text, record.entities)
         per_candidate.append((own, window, typed))
     contexts = [
@@ -260,7 +262,7 @@ def features_of(
         words = present(record.text)
         title = present(passage.article.title)
         passage_words = union(tuple(s.record.text for s in candidate.hit.sentences)) | title
-        window_words = union(_window(candidate))
+        window_words = union(_window(candidate, around))
         rows.append(
             [
                 candidate.sentence.similarity,
@@ -298,7 +300,7 @@ def features_of(
                 _bigrams(question_bigrams, ordered(record.text)),
                 _rarest(weights, words, rarest),
                 float(sum(t in words for t in weights)),
-                *_neighbour_similarity(candidate),
+                *_neighbour_similarity(candidate, around),
                 _counted_noun(question, record.text, typed),
                 _numbers_matched(question_numbers, record.text),
                 contexts[index],
@@ -306,7 +308,7 @@ def features_of(
                 predicate(words, passage.article.title),
                 predicate(window_words, passage.article.title),
                 names_in(window_words | title),
-                _speaker_before(question, candidate),
+                _speaker_before(question, candidate, around),
                 *type_row,
             ]
         )
@@ -357,7 +359,9 @@ def _counted_noun(question: Question, sentence: str, typed: list[tuple[Entity, b
     return 0.0
 
 
-def _neighbour_similarity(candidate: Candidate) -> tuple[float, float]:
+def _neighbour_similarity(
+    candidate: Candidate, around: Mapping[int, ScoredSentence]
+) -> tuple[float, float]:
     """Mean similarity of the sentence with its neighbours, and of its whole passage.
 
     An answer often leans on the sentence before ("there", "he"); the passage's mean says
@@ -365,15 +369,24 @@ def _neighbour_similarity(candidate: Candidate) -> tuple[float, float]:
     """
     by_id = {s.record.id: s.similarity for s in candidate.hit.sentences}
     own = candidate.sentence.record.id
-    window = [by_id[i] for i in (own - 1, own, own + 1) if i in by_id]
+    near = _neighbours(candidate, around, (own - 1, own, own + 1))
+    window = [s.similarity for s in near]
     return sum(window) / len(window), sum(by_id.values()) / len(by_id)
 
 
-def _window(candidate: Candidate) -> tuple[str, ...]:
-    """The sentence with its neighbours in the passage: an answer's subject is often one back."""
-    record = candidate.sentence.record
-    by_id = {s.record.id: s.record.text for s in candidate.hit.sentences}
-    return tuple(by_id[i] for i in (record.id - 1, record.id, record.id + 1) if i in by_id)
+def _neighbours(
+    candidate: Candidate, around: Mapping[int, ScoredSentence], ids: tuple[int, ...]
+) -> list[ScoredSentence]:
+    """The sentences of ``ids`` in the candidate's article, from its passage or just around it
+    (a news paragraph is often a single sentence, so its neighbours are in the next one)."""
+    by_id = {s.record.id: s for s in candidate.hit.sentences}
+    return [found for i in ids if (found := by_id.get(i) or around.get(i)) is not None]
+
+
+def _window(candidate: Candidate, around: Mapping[int, ScoredSentence]) -> tuple[str, ...]:
+    """The sentence with its neighbours: an answer's subject is often one back."""
+    own = candidate.sentence.record.id
+    return tuple(s.record.text for s in _neighbours(candidate, around, (own - 1, own, own + 1)))
 
 
 def _typed_distance(question: Question, sentence: str, typed: list[tuple[Entity, bool]]) -> float:
@@ -390,9 +403,11 @@ def _typed_distance(question: Question, sentence: str, typed: list[tuple[Entity,
     return min(best / max(len(sentence), 1), 1.0)
 
 
-def _speaker_before(question: Question, candidate: Candidate) -> float:
+def _speaker_before(
+    question: Question, candidate: Candidate, around: Mapping[int, ScoredSentence]
+) -> float:
     """For "what did X say": whether the sentence is words said (a quotation or a reporting
-    verb) and X is named in it or in one of the two sentences before it in its passage ("He
+    verb) and X is named in it or in one of the two sentences before it in its article ("He
     added: ..." after "X said"). 0.5 when the question names no speaker."""
     if not question.speaker:
         return 0.5
@@ -401,11 +416,8 @@ def _speaker_before(question: Question, candidate: Candidate) -> float:
         return 0.0
     wanted = set(terms_of(question.speaker))
     own = candidate.sentence.record.id
-    by_id = {s.record.id: s.record.text for s in candidate.hit.sentences}
-    for index in (own, own - 1, own - 2):
-        if index in by_id and wanted & set(terms_of(by_id[index])):
-            return 1.0
-    return 0.0
+    near = _neighbours(candidate, around, (own, own - 1, own - 2))
+    return float(any(wanted & set(terms_of(s.record.text)) for s in near))
 
 
 def _speaker_named(question: Question, sentence: str) -> float:

@@ -18,9 +18,12 @@ import numpy as np
 
 from index.answering.candidates import wanted_entities
 from index.answering.question import AnswerType, Question
-from index.answering.span_choice import span_rows
+from index.answering.span_choice import SPAN_FEATURES, span_rows
 from index.entities import Entity
 from index.lexical import term_spans, terms_of
+
+_CONTEXT_COLUMN = SPAN_FEATURES.index("context_3")
+_COUNTED_COLUMN = SPAN_FEATURES.index("counted_noun")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,12 @@ class Span:
     # The span scorer's P(this is the short answer); 1.0 where no scorer chose (a quotation, a
     # role, or the rule without a scorer).
     confidence: float = 1.0
+    # How the span fits the question, for the verifier: its tier (0 a full label match, 1 an
+    # untagged name, 2 a partial one), the share of the question's words within three words of
+    # it, and whether it counts the noun "how many X" asks for (0.5: no noun asked).
+    tier: int = 0
+    context: float = 0.0
+    counted: float = 0.5
 
 
 _WHOLE_QUOTE = re.compile(r"[\"“](?P<said>[^\"“”]{8,}?)[\"”]")
@@ -86,22 +95,33 @@ def short_answer(
     typed = typed_spans(question, sentence, entities)
     if not typed:
         return None
+    rows = span_rows(question, sentence, typed)
+    confidence = 1.0
     if scorer is not None:
         # The scorer chooses among the spans of the best tier present: a full label match is
         # never passed over for a partial one ("164 minutes", not the runner's number 14).
-        scores = scorer(span_rows(question, sentence, typed))
+        scores = scorer(rows)
         tiers = np.array([tier for _, tier in typed])
         best = int(np.argmax(np.where(tiers == tiers.min(), scores, -1.0)))
-        span = widened(sentence, typed[best][0])
-        return replace(span, confidence=float(scores[best])) if span is not None else None
+        confidence = float(scores[best])
     else:
         anchors = _anchors(question, sentence)
         if question.attribution and kind is AnswerType.PERSON:
             anchors = [m.start() for m in _REPORTING.finditer(sentence)] or anchors
-        entity, _ = min(
-            typed, key=lambda item: (item[1], _distance(item[0], anchors), item[0].start)
+        best = min(
+            range(len(typed)),
+            key=lambda i: (typed[i][1], _distance(typed[i][0], anchors), typed[i][0].start),
         )
-    return widened(sentence, entity)
+    span = widened(sentence, typed[best][0])
+    if span is None:
+        return None
+    return replace(
+        span,
+        confidence=confidence,
+        tier=typed[best][1],
+        context=float(rows[best, _CONTEXT_COLUMN]),
+        counted=float(rows[best, _COUNTED_COLUMN]),
+    )
 
 
 def typed_spans(

@@ -45,6 +45,9 @@ VERIFIER_FEATURES: tuple[str, ...] = (
     "close_rivals",
     "has_short_answer",
     "span_confidence",
+    "span_tier",
+    "span_context",
+    "span_counted",
     *(f"best_{name}" for name in _CARRIED),
     *_TYPE_COLUMNS,
 )
@@ -81,5 +84,8 @@ def verifier_row(
         rivals,
         float(span is not None),
         span.confidence if span is not None else 0.0,
+        float(span.tier) if span is not None else 3.0,
+        span.context if span is not None else 0.0,
+        span.counted if span is not None else 0.5,
     ]
     return np.asarray([head + features[best, _COLUMNS].tolist()], dtype=np.float32)
