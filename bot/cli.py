@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from bot.bench.squad_data import DEFAULT_SQUAD, parse_slice
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
-from bot.reports import describe_build, describe_manifest
+from bot.reports import describe_build, describe_error, describe_manifest
 from bot.runtime import build_from_settings, configure_logging
 from bot.text_render import render_answer
 from index.errors import NewsdeskError
@@ -35,7 +35,7 @@ class NewsdeskGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NewsdeskError as error:
-            fail(str(error), EXIT_ERROR)
+            fail(describe_error(error), EXIT_ERROR)
         except ValidationError as error:
             fail(settings_problem(error), EXIT_USAGE)
         except SettingsError as error:

@@ -1,4 +1,4 @@
-"""Index builds and manifests described in words for a person."""
+"""Index builds, manifests and library errors described in words for a person."""
 
 from __future__ import annotations
 
@@ -7,9 +7,29 @@ from pathlib import Path
 from index.articles import printable
 from index.builder import BuildReport
 from index.dense import DenseParams
+from index.embedder import DEFAULT_MODEL
+from index.errors import NewsdeskError, Remedy
 from index.manifest import Manifest
 
 SHOWN_NAMES = 10  # articles named per line of a build's report
+# How a person fixes each kind of library error, in the commands and settings of this CLI.
+REMEDIES: dict[Remedy, str] = {
+    Remedy.BUILD: "build it with: newsdesk index build",
+    Remedy.REBUILD: "rebuild it with: newsdesk index build --full",
+    Remedy.UPDATE: "update it with: newsdesk index build",
+    Remedy.RETRAIN: "retrain it with: newsdesk train answers",
+    Remedy.REINSTALL: "reinstall Newsdesk",
+    Remedy.CHOOSE_MODEL: (
+        f"set EMBEDDING_MODEL to a local sentence-transformers folder or to '{DEFAULT_MODEL}'"
+    ),
+}
+
+
+def describe_error(error: NewsdeskError) -> str:
+    """The error's one line, with what to do about it when the library named a remedy."""
+    if error.remedy is None:
+        return str(error)
+    return f"{error}; {REMEDIES[error.remedy]}"
 
 
 def describe_dense(params: DenseParams) -> str:

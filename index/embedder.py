@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.errors import ModelLoadError
+from index.errors import ModelLoadError, Remedy
 from index.query_encoder import QueryEncoderInfo
 
 if TYPE_CHECKING:
@@ -116,8 +116,8 @@ def load_embedder(name: str, *, device: str = "cpu") -> Embedder:
         model = SentenceTransformer(str(location), device=device)
     except Exception as error:  # any failure inside the loader means the same to the user
         raise ModelLoadError(
-            f"cannot load embedding model '{name}' ({type(error).__name__}: {error}); set "
-            f"EMBEDDING_MODEL to a local sentence-transformers folder or to '{DEFAULT_MODEL}'"
+            f"cannot load embedding model '{name}' ({type(error).__name__}: {error})",
+            remedy=Remedy.CHOOSE_MODEL,
         ) from error
     info = ModelInfo(
         name=name,
@@ -179,8 +179,8 @@ def _check_reachable(name: str) -> None:
     except Exception as error:  # offline, unknown name, no network: all mean the same here
         raise ModelLoadError(
             f"embedding model '{name}' is not a local folder, not in the model cache, and "
-            f"cannot be fetched from the model hub ({type(error).__name__}); set "
-            f"EMBEDDING_MODEL to a local sentence-transformers folder or to '{DEFAULT_MODEL}'"
+            f"cannot be fetched from the model hub ({type(error).__name__})",
+            remedy=Remedy.CHOOSE_MODEL,
         ) from None
 
 

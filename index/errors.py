@@ -6,9 +6,33 @@ therefore says what went wrong and, where there is one, what to do about it.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+
+class Remedy(StrEnum):
+    """What fixes an error, named, not worded: the front ends say how (a command, a button)."""
+
+    BUILD = "build"  # no index yet
+    REBUILD = "rebuild"  # the index is damaged or made otherwise: build it anew
+    UPDATE = "update"  # an ordinary build repairs it (a missing question encoder)
+    RETRAIN = "retrain"  # the answer model does not fit this code
+    REINSTALL = "reinstall"  # a file that ships with Newsdesk is gone or damaged
+    CHOOSE_MODEL = "choose_model"  # the embedding model named cannot be loaded
+
 
 class NewsdeskError(Exception):
-    """Base of every error the library raises on purpose."""
+    """Base of every error the library raises on purpose.
+
+    ``remedy`` says what fixes it (a class default, or given where it is raised); the library
+    never names a command or a setting, which are the front ends' words.
+    """
+
+    remedy: Remedy | None = None
+
+    def __init__(self, message: str = "", *, remedy: Remedy | None = None) -> None:
+        super().__init__(message)
+        if remedy is not None:
+            self.remedy = remedy
 
 
 class NoArticlesError(NewsdeskError):
@@ -31,13 +55,19 @@ class ModelLoadError(NewsdeskError):
 class IndexMissingError(NewsdeskError):
     """No index has been built in the index folder yet."""
 
+    remedy = Remedy.BUILD
+
 
 class IndexMismatchError(NewsdeskError):
     """The index on disk was built with other settings (model, format, chunking)."""
 
+    remedy = Remedy.REBUILD
+
 
 class IndexCorruptError(NewsdeskError):
     """A file of the index is missing, truncated or unreadable."""
+
+    remedy = Remedy.REBUILD
 
 
 class BuildInProgressError(NewsdeskError):

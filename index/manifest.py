@@ -22,7 +22,6 @@ from index.query_encoder import QueryEncoderInfo
 # 2: entities per sentence (meta.sqlite) and the tagger in the manifest.
 FORMAT_VERSION = 2
 MANIFEST_NAME = "manifest.json"
-REBUILD_HINT = "rebuild it with: newsdesk index build --full"
 COUNT_NAMES = ("articles", "paragraphs", "passages", "sentences")
 
 
@@ -95,26 +94,24 @@ def read_manifest(folder: Path) -> Manifest:
         data = json.loads(path.read_text(encoding="utf-8"))
         manifest = Manifest.from_dict(data)
     except FileNotFoundError:
-        raise IndexCorruptError(f"index manifest {path} is missing; {REBUILD_HINT}") from None
+        raise IndexCorruptError(f"index manifest {path} is missing") from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise IndexCorruptError(
-            f"index manifest {path} is unreadable ({type(error).__name__}: {error}); {REBUILD_HINT}"
+            f"index manifest {path} is unreadable ({type(error).__name__}: {error})"
         ) from None
     if manifest.format != FORMAT_VERSION:
         raise IndexMismatchError(
             f"index manifest {path} has format {manifest.format}, this Newsdesk reads "
-            f"format {FORMAT_VERSION}; {REBUILD_HINT}"
+            f"format {FORMAT_VERSION}"
         )
     # A hand-edited manifest must fail here, not later as a KeyError deep in a load.
     missing = [name for name in COUNT_NAMES if name not in manifest.counts]
     if missing or any(count < 0 for count in manifest.counts.values()):
-        raise IndexCorruptError(
-            f"index manifest {path} has bad counts {manifest.counts}; {REBUILD_HINT}"
-        )
+        raise IndexCorruptError(f"index manifest {path} has bad counts {manifest.counts}")
     if len(manifest.articles) != manifest.counts["articles"]:
         raise IndexCorruptError(
             f"index manifest {path} lists {len(manifest.articles)} articles but counts "
-            f"{manifest.counts['articles']}; {REBUILD_HINT}"
+            f"{manifest.counts['articles']}"
         )
     return manifest
 
@@ -139,8 +136,7 @@ def check_compatible(
     built = manifest.model
     if built.name != model_name:
         raise IndexMismatchError(
-            f"{index} was built with model '{built.name}' but EMBEDDING_MODEL is "
-            f"'{model_name}'; {REBUILD_HINT}"
+            f"{index} was built with model '{built.name}' but the settings name '{model_name}'"
         )
     if model is not None and (built.fingerprint, built.dimension) != (
         model.fingerprint,
@@ -148,23 +144,22 @@ def check_compatible(
     ):
         raise IndexMismatchError(
             f"{index} was built with other files of model '{built.name}' "
-            f"(fingerprint {built.fingerprint}, now {model.fingerprint}); {REBUILD_HINT}"
+            f"(fingerprint {built.fingerprint}, now {model.fingerprint})"
         )
     if model_fingerprint is not None and built.fingerprint != model_fingerprint:
         raise IndexMismatchError(
             f"{index} was built with other files of model '{built.name}' "
-            f"(fingerprint {built.fingerprint}, now {model_fingerprint}); {REBUILD_HINT}"
+            f"(fingerprint {built.fingerprint}, now {model_fingerprint})"
         )
     if tagger is not None and manifest.entities != tagger:
         raise IndexMismatchError(
             f"{index} was tagged with {manifest.entities.pipeline} "
             f"{manifest.entities.version}, this Newsdesk tags with {tagger.pipeline} "
-            f"{tagger.version}; {REBUILD_HINT}"
+            f"{tagger.version}"
         )
     if manifest.chunking != chunking:
         raise IndexMismatchError(
-            f"{index} was built with other chunking settings ({asdict(manifest.chunking)}); "
-            + REBUILD_HINT
+            f"{index} was built with other chunking settings ({asdict(manifest.chunking)})"
         )
 
 

@@ -18,7 +18,6 @@ from typing import Any
 from index.articles import Article
 from index.entities import Entity, entities_from_rows
 from index.errors import IndexCorruptError
-from index.manifest import REBUILD_HINT
 from index.passages import SplitArticle
 
 _SCHEMA = """
@@ -176,16 +175,14 @@ class Metadata:
     def __init__(self, path: Path) -> None:
         self.path = path
         if not path.is_file():
-            raise IndexCorruptError(f"index file {path} is missing; {REBUILD_HINT}")
+            raise IndexCorruptError(f"index file {path} is missing")
         try:
             self._connection = sqlite3.connect(
                 f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
             )
             self._connection.execute("SELECT count(*) FROM sentences").fetchone()
         except sqlite3.DatabaseError as error:
-            raise IndexCorruptError(
-                f"index file {path} is unreadable ({error}); {REBUILD_HINT}"
-            ) from None
+            raise IndexCorruptError(f"index file {path} is unreadable ({error})") from None
         self._lock = threading.Lock()
         self._articles: dict[int, ArticleRecord] = {}
 
@@ -201,9 +198,7 @@ class Metadata:
                     for table in ("articles", "passages", "sentences")
                 }
         except sqlite3.DatabaseError as error:
-            raise IndexCorruptError(
-                f"index file {self.path} is unreadable ({error}); {REBUILD_HINT}"
-            ) from None
+            raise IndexCorruptError(f"index file {self.path} is unreadable ({error})") from None
 
     def article(self, article_id: int) -> ArticleRecord:
         cached = self._articles.get(article_id)
@@ -283,7 +278,7 @@ class Metadata:
             )
         missing = [key for key in keys if key not in found]
         if missing:
-            raise IndexCorruptError(f"index metadata has no passage {missing[0]}; {REBUILD_HINT}")
+            raise IndexCorruptError(f"index metadata has no passage {missing[0]}")
         return found
 
     def sentences(self, sentence_ids: Iterable[int]) -> dict[int, SentenceRecord]:
@@ -329,5 +324,5 @@ class Metadata:
         with self._lock:
             row = self._connection.execute(query, (int(key),)).fetchone()
         if row is None:
-            raise IndexCorruptError(f"index metadata has no row {key}; {REBUILD_HINT}")
+            raise IndexCorruptError(f"index metadata has no row {key}")
         return tuple(row)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from index.errors import IndexCorruptError
+from index.errors import IndexCorruptError, Remedy
 
 QUERY_MODEL_FILE = "query_encoder.onnx"  # the graph; it names the weights file beside it
 # The weights apart from the graph: onnxruntime then maps them instead of parsing them out of
@@ -26,7 +26,6 @@ QUERY_WEIGHTS_FILE = "query_encoder.weights"
 QUERY_TOKENIZER_FILE = "query_tokenizer.json"
 QUERY_FILES = (QUERY_MODEL_FILE, QUERY_WEIGHTS_FILE, QUERY_TOKENIZER_FILE)
 OUTPUT_NAME = "sentence_embedding"
-REMAKE_HINT = "remake it with: newsdesk index build"
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,8 @@ class QueryEncoder:
         if found != wanted:
             raise IndexCorruptError(
                 f"query encoder {folder / QUERY_MODEL_FILE} takes {sorted(found)}, its manifest "
-                f"says {sorted(wanted)}; {REMAKE_HINT}"
+                f"says {sorted(wanted)}",
+                remedy=Remedy.UPDATE,
             )
 
     @classmethod
@@ -120,7 +120,7 @@ class QueryEncoder:
         if damaged is not None:
             path = folder / damaged
             what = "is damaged (not the file the build wrote)" if path.is_file() else "is missing"
-            raise IndexCorruptError(f"query encoder file {path} {what}; {REMAKE_HINT}")
+            raise IndexCorruptError(f"query encoder file {path} {what}", remedy=Remedy.UPDATE)
         return cls(folder, info, threads=threads)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -143,7 +143,7 @@ def _load_tokenizer(path: Path, max_tokens: int) -> Any:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as error:  # the Rust side raises a bare Exception for any bad file
         raise IndexCorruptError(
-            f"query tokenizer {path} is unreadable ({error}); {REMAKE_HINT}"
+            f"query tokenizer {path} is unreadable ({error})", remedy=Remedy.UPDATE
         ) from None
     # Set here, not trusted from the file: sentence-transformers truncates at the model's
     # max_seq_length and pads nothing for one text; tokenizer.json files often say otherwise.
@@ -172,5 +172,5 @@ def _load_session(path: Path, threads: int) -> Any:
     except Exception as error:  # onnxruntime raises its own classes for every bad file
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise IndexCorruptError(
-            f"query encoder {path} is unreadable by onnxruntime ({reason}); {REMAKE_HINT}"
+            f"query encoder {path} is unreadable by onnxruntime ({reason})", remedy=Remedy.UPDATE
         ) from None

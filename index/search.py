@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.errors import IndexMismatchError
+from index.errors import IndexMismatchError, Remedy
 from index.metadata import PassageRecord, SentenceRecord
 from index.store import IndexStore
 
@@ -98,7 +98,8 @@ class Searcher:
         if self.embedder is None:
             raise IndexMismatchError(
                 f"the index in {self.store.folder} has no question encoder (built by an older "
-                "Newsdesk); update it with: newsdesk index build"
+                "Newsdesk)",
+                remedy=Remedy.UPDATE,
             )
         query = self.embedder.embed_query(question)
         return self.search_vector(question, query, k)

@@ -25,7 +25,6 @@ from index.folder import CURRENT_LINK
 from index.lexical import LexicalIndex
 from index.manifest import (
     MANIFEST_NAME,
-    REBUILD_HINT,
     Manifest,
     check_compatible,
     read_manifest,
@@ -54,7 +53,7 @@ def current_build(index_dir: Path) -> Path:
     """The live build folder; ``IndexMissingError`` when nothing was built yet."""
     link = index_dir / CURRENT_LINK
     if not link.exists():
-        raise IndexMissingError(f"no index in {index_dir} yet; build it with: newsdesk index build")
+        raise IndexMissingError(f"no index in {index_dir} yet")
     return link.resolve()
 
 
@@ -122,13 +121,13 @@ def open_index(
         dense = DenseIndex.load(folder / FAISS_FILE, manifest.dense)
     except IndexCorruptError:  # FAISS's own message is a C++ assertion, no use to a person
         raise IndexCorruptError(
-            f"index file {folder / FAISS_FILE} is unreadable by FAISS; {REBUILD_HINT}"
+            f"index file {folder / FAISS_FILE} is unreadable by FAISS"
         ) from None
     _check_count(folder / FAISS_FILE, dense.count, counts["sentences"], "vectors")
     try:
         lexical = LexicalIndex.load(folder / BM25_FOLDER, counts["passages"])
     except IndexCorruptError as error:
-        raise IndexCorruptError(f"{error}; {REBUILD_HINT}") from None
+        raise IndexCorruptError(f"{error}") from None
     bm25_documents = int(lexical.retriever.scores.get("num_docs", -1))
     _check_count(folder / BM25_FOLDER, bm25_documents, counts["passages"], "passages")
     query_encoder = None
@@ -158,8 +157,7 @@ def _check_count(path: Path, found: int, expected: int, what: str) -> None:
     """An index file holds as many records as the manifest counts, or the two disagree."""
     if found != expected:
         raise IndexCorruptError(
-            f"index file {path} holds {found} {what}, its {MANIFEST_NAME} says {expected}; "
-            + REBUILD_HINT
+            f"index file {path} holds {found} {what}, its {MANIFEST_NAME} says {expected}"
         )
 
 
@@ -172,19 +170,18 @@ def verify_files(folder: Path, manifest: Manifest, *, skip: tuple[str, ...] = ()
     unlisted = [name for name in REQUIRED_FILES if name not in manifest.files]
     if unlisted:
         raise IndexCorruptError(
-            f"index manifest {folder / MANIFEST_NAME} does not list {unlisted[0]}; {REBUILD_HINT}"
+            f"index manifest {folder / MANIFEST_NAME} does not list {unlisted[0]}"
         )
     for name, size in manifest.files.items():
         if name in skip:
             continue
         path = folder / name
         if not path.is_file():
-            raise IndexCorruptError(f"index file {path} is missing; {REBUILD_HINT}")
+            raise IndexCorruptError(f"index file {path} is missing")
         actual = path.stat().st_size
         if actual != size:
             raise IndexCorruptError(
-                f"index file {path} has {actual} bytes, {size} were written "
-                f"(truncated or changed); {REBUILD_HINT}"
+                f"index file {path} has {actual} bytes, {size} were written (truncated or changed)"
             )
 
 
@@ -192,11 +189,7 @@ def _load_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as error:
-        raise IndexCorruptError(
-            f"index file {path} is unreadable ({error}); {REBUILD_HINT}"
-        ) from None
+        raise IndexCorruptError(f"index file {path} is unreadable ({error})") from None
     if array.shape != shape:
-        raise IndexMismatchError(
-            f"index file {path} has shape {array.shape}, expected {shape}; {REBUILD_HINT}"
-        )
+        raise IndexMismatchError(f"index file {path} has shape {array.shape}, expected {shape}")
     return array

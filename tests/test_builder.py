@@ -16,6 +16,7 @@ from index.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
+    Remedy,
 )
 from index.lexical import LexicalIndex
 from index.passages import ChunkingSettings
@@ -105,13 +106,15 @@ def test_mismatched_or_damaged_index_is_refused(
     seeds: Path, tmp_path: Path, embedder: Embedder
 ) -> None:
     index_dir = tmp_path / "index"
-    with pytest.raises(IndexMissingError, match="newsdesk index build"):
+    with pytest.raises(IndexMissingError, match="no index in") as missing:
         _open(index_dir, embedder)
+    assert missing.value.remedy is Remedy.BUILD  # the CLI words it: "newsdesk index build"
     build_index(seeds, index_dir, embedder, BuildOptions())
     with pytest.raises(IndexMismatchError, match="other chunking"):
         _open(index_dir, embedder, passage_max_words=99)
-    with pytest.raises(IndexMismatchError, match="EMBEDDING_MODEL"):
+    with pytest.raises(IndexMismatchError, match="settings name 'other-model'") as other:
         open_index(index_dir, model_name="other-model", chunking=ChunkingSettings())
+    assert other.value.remedy is Remedy.REBUILD
 
     folder = current_build(index_dir)
     manifest_path = folder / "manifest.json"

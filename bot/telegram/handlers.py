@@ -25,6 +25,7 @@ from telegram import (
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 
+from bot.reports import describe_error
 from bot.telegram.render import render_answer, render_context, render_lines, render_more
 from bot.telegram.replies import (
     ADMINS_ONLY,
@@ -236,7 +237,7 @@ async def _reindex(message: Message, context: NewsContext) -> None:
         report = await asyncio.to_thread(context.engine.reindex)
     except NewsdeskError as error:  # the live index is untouched: say why, keep answering
         logger.warning("reindex failed: %s", error)
-        await message.reply_text(f"Reindex failed, the index is unchanged: {error}")
+        await message.reply_text(f"Reindex failed, the index is unchanged: {describe_error(error)}")
         return
     finally:
         context.desk.reindex_lock.release()

@@ -23,7 +23,7 @@ import numpy as np
 from index.answering.candidates import FEATURES
 from index.answering.span_choice import SPAN_FEATURES
 from index.answering.verifier import VERIFIER_FEATURES
-from index.errors import NewsdeskError
+from index.errors import NewsdeskError, Remedy
 
 if TYPE_CHECKING:
     import lightgbm
@@ -78,8 +78,8 @@ def load_answer_model(path: Path = DEFAULT_MODEL_PATH) -> AnswerModel:
         trees, checks, picks = str(data["booster"]), str(data["verifier"]), str(data["spans"])
         if _checksum(trees, checks, picks) != data["checksum"]:
             raise AnswerModelError(
-                f"answer model {path} is damaged (its trees do not match their checksum); "
-                "reinstall Newsdesk or retrain it with: newsdesk train answers"
+                f"answer model {path} is damaged (its trees do not match their checksum)",
+                remedy=Remedy.REINSTALL,
             )
         if (
             data["format"] != MODEL_FORMAT
@@ -88,16 +88,17 @@ def load_answer_model(path: Path = DEFAULT_MODEL_PATH) -> AnswerModel:
             or tuple(data["span_features"]) != SPAN_FEATURES
         ):
             raise AnswerModelError(
-                f"answer model {path} was made for other features or format; "
-                "retrain it with: newsdesk train answers"
+                f"answer model {path} was made for other features or format",
+                remedy=Remedy.RETRAIN,
             )
         threshold = float(data["threshold"])
         training = dict(data.get("training", {}))
     except FileNotFoundError:
-        raise AnswerModelError(f"answer model {path} is missing; reinstall Newsdesk") from None
+        raise AnswerModelError(f"answer model {path} is missing", remedy=Remedy.REINSTALL) from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise AnswerModelError(
-            f"answer model {path} is unreadable ({type(error).__name__}); reinstall Newsdesk"
+            f"answer model {path} is unreadable ({type(error).__name__})",
+            remedy=Remedy.REINSTALL,
         ) from None
     import lightgbm
 
