@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.bench.answer_figures import tally
-from bot.bench.build import peak_memory_mb
+from bot.bench.measure import peak_memory_mb, percentile
 from bot.bench.qa_sets import (
     NEWS_ARTICLES,
     SQUAD_V2,
@@ -28,7 +28,6 @@ from bot.bench.qa_sets import (
     squad_cases,
     squad_searcher,
 )
-from bot.bench.squad import percentile
 from bot.config import Settings
 from bot.runtime import embedder_from_settings
 from index.answering.answer import Answer, answer_question

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import resource
 import tempfile
 import time
 from pathlib import Path
 
+from bot.bench.measure import peak_memory_mb
 from bot.bench.squad_data import load_squad, write_seeds
 from bot.config import Settings
 from bot.runtime import embedder_from_settings
 from index.articles import read_articles
 from index.builder import build_index
 from index.passages import split_article
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_build_bench(settings: Settings, squad_path: Path) -> dict[str, float]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-import resource
 import shutil
 import tempfile
 import time
@@ -26,6 +25,13 @@ from pydantic import SecretStr
 
 from bot.bench.fake_bot_api import serving
 from bot.bench.load_users import ADMIN_CHAT, SEED_QUESTIONS, Plan, Tally, extra_article, serve_users
+from bot.bench.measure import (
+    ms,
+    peak_memory_mb,
+    peak_memory_since_reset_mb,
+    percentile,
+    reset_peak_memory,
+)
 from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import build_application
@@ -38,36 +44,6 @@ RUN_LIMIT_SECONDS = 1800.0
 
 class LoadBenchError(RuntimeError):
     """The users' process did not start or did not report back."""
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def reset_peak_memory() -> bool:
-    """Start measuring the peak afresh (Linux 4.0+: "5" to clear_refs); False if it cannot."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def peak_memory_since_reset_mb() -> float:
-    """The resident peak since ``reset_peak_memory`` (VmHWM), in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return math.nan
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The nearest-rank percentile (``share`` in 0..1) of ``values``."""
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
 
 
 def in_process_rate(engine: Engine, questions: list[str]) -> float:
@@ -167,11 +143,11 @@ def run_load_bench(
         "wrong": tally.wrong,
         "max_in_flight": settings.telegram_max_in_flight,
         "sends_per_second_cap": sends_per_second,
-        "latency_p50_ms": _ms(percentile(tally.taken, 0.50)),
-        "latency_p95_ms": _ms(percentile(tally.taken, 0.95)),
-        "latency_max_ms": _ms(max(tally.taken, default=math.nan)),
-        "user_wait_p50_ms": _ms(percentile(tally.waited, 0.50)),
-        "user_wait_p95_ms": _ms(percentile(tally.waited, 0.95)),
+        "latency_p50_ms": ms(percentile(tally.taken, 50), 1),
+        "latency_p95_ms": ms(percentile(tally.taken, 95), 1),
+        "latency_max_ms": ms(max(tally.taken, default=math.nan), 1),
+        "user_wait_p50_ms": ms(percentile(tally.waited, 50), 1),
+        "user_wait_p95_ms": ms(percentile(tally.waited, 95), 1),
         "telegram_answers_per_second": round(telegram_rate, 1),
         "in_process_answers_per_second": round(in_process, 1),
         "in_process_before_after": [round(in_process_before, 1), round(in_process_after, 1)],
@@ -208,10 +184,6 @@ def _receive(conn: Connection, timeout: float) -> Any:
     if not conn.poll(timeout):
         raise LoadBenchError(f"the users' process sent nothing for {timeout:.0f} s")
     return conn.recv()
-
-
-def _ms(seconds: float) -> float:
-    return round(1000 * seconds, 1)
 
 
 def format_load_bench(figures: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.bench.squad import percentile
+from bot.bench.measure import ms, percentile
 from index.builder import BuildOptions, build_index
 from index.dense import DEFAULT_EXACT_LIMIT, DenseIndex, DenseParams
 from index.embedder import Embedder, ModelInfo
@@ -180,19 +180,15 @@ def run_scale_bench(
         "load_seconds": round(load_seconds, 3),
         "rss_after_load_mb": round(rss_after, 1),
         "rss_added_by_load_mb": round(rss_after - rss_before, 1),
-        "dense_p50_ms": _ms(statistics.median(dense)),
-        "dense_p95_ms": _ms(percentile(dense, 95)),
-        "bm25_p50_ms": _ms(statistics.median(lexical)),
-        "bm25_p95_ms": _ms(percentile(lexical, 95)),
-        "hybrid_p50_ms": _ms(statistics.median(hybrid)),
-        "hybrid_p95_ms": _ms(percentile(hybrid, 95)),
+        "dense_p50_ms": ms(statistics.median(dense)),
+        "dense_p95_ms": ms(percentile(dense, 95)),
+        "bm25_p50_ms": ms(statistics.median(lexical)),
+        "bm25_p95_ms": ms(percentile(lexical, 95)),
+        "hybrid_p50_ms": ms(statistics.median(hybrid)),
+        "hybrid_p95_ms": ms(percentile(hybrid, 95)),
         "dense_recall@10": round(recall, 4),
         "vectors": f"real encodings from {base} with noise" if base else "generated clusters",
     }
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 2)
 
 
 def _rss_mb() -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.bench.answer_figures import normalize, token_f1
-from bot.bench.build import peak_memory_mb
+from bot.bench.measure import peak_memory_mb, percentile
 from bot.bench.squad_data import Question, SquadSet, load_squad, write_seeds
 from bot.config import Settings
 from bot.runtime import embedder_from_settings
@@ -162,11 +162,6 @@ def _paragraph_ranking(result: SearchResult) -> list[str]:
         if key not in keys:
             keys.append(key)
     return keys[:RANKS]
-
-
-def percentile(values: list[float], percent: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(percent / 100 * (len(ordered) - 1)))]
 
 
 TARGETS = {

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.bench.fake_bot_api import FakeBotApi
-from bot.bench.squad import percentile
+from bot.bench.measure import percentile
 from bot.cli import ONE_SHOT_QUERY_THREADS
 from bot.config import Settings
 
