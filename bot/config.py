@@ -17,6 +17,8 @@ from index.dense import DEFAULT_EXACT_LIMIT
 from index.embedder import DEFAULT_MODEL
 from index.passages import ChunkingSettings
 
+_CHUNKING = ChunkingSettings()  # the library's defaults, written once
+
 
 class SettingsError(Exception):
     """A setting is missing or malformed for the command asked for (exit code 2)."""
@@ -54,8 +56,8 @@ class Settings(BaseSettings):
     max_article_mb: float = Field(
         10.0, gt=0, le=1024, description="Bigger files (or JSON lines) are skipped unread."
     )
-    passage_max_words: int = Field(180, ge=20, le=2000)
-    sentence_max_chars: int = Field(1000, ge=100, le=100_000)
+    passage_max_words: int = Field(_CHUNKING.passage_max_words, ge=20, le=2000)
+    sentence_max_chars: int = Field(_CHUNKING.sentence_max_chars, ge=100, le=100_000)
     log_level: str = Field("WARNING", pattern="(?i)^(debug|info|warning|error|critical)$")
 
     telegram_bot_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")

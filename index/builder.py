@@ -30,7 +30,7 @@ from index.dense import (
     choose_params,
     reuse_training,
 )
-from index.embedder import Embedder
+from index.embedder import EMBED_BATCH, Embedder
 from index.entities import Entity, EntityTagger
 from index.errors import (
     ArticleSkipped,
@@ -91,7 +91,7 @@ class BuildOptions:
     exact_limit: int = DEFAULT_EXACT_LIMIT
     ivf_nlist: int = 0  # 0: sized by the count
     ivf_nprobe: int = 0  # 0: sized by nlist
-    batch_size: int = 64
+    batch_size: int = EMBED_BATCH
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
     show_progress: bool = False
     full: bool = False

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+EMBED_BATCH = 64  # sentences per encode call at build time
 _PACKAGED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 # Files this large are fingerprinted by their size and both ends, not read whole at every start.
 _FINGERPRINT_SAMPLE = 1 << 20
@@ -65,7 +66,7 @@ class Embedder:
         self.info = info
 
     def embed(
-        self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False
+        self, texts: list[str], *, batch_size: int = EMBED_BATCH, show_progress: bool = False
     ) -> np.ndarray:
         """Encode ``texts`` in batches; returns an ``(len(texts), dimension)`` float32 array."""
         if not texts:

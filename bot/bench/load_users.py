@@ -19,13 +19,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bot.bench.fake_bot_api import ApiCall, FakeBotApi
+from bot.telegram.replies import REINDEXED
 
 FIRST_CHAT = 500_000
 ADMIN_CHAT = 400_001
 PROBE_CHAT = 400_002
 STALL_SECONDS = 60.0  # give up when no reply at all arrives for this long
 LATE_REPLY_SECONDS = 1.0  # wait this long after the last answer for duplicates
-REINDEX_DONE = "Reindexed in"
 # Twenty different questions about the shipped seed article (seeds/raqqa-2017-10-15.txt).
 SEED_QUESTIONS = (
     "How many civilians left?",
@@ -216,7 +216,7 @@ class _Users:
 
     def _check_reindex(self, call: ApiCall) -> None:
         """Once the swap is reported: expect the new index's answers, and ask the new article."""
-        if not call.params.get("text", "").startswith(REINDEX_DONE) or self.extra is None:
+        if not call.params.get("text", "").startswith(REINDEXED) or self.extra is None:
             return
         self.tally.reindex_seconds.append(call.at - self.reindex_sent_at)
         self.expected.append(self.coming.pop(0))

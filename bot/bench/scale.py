@@ -23,7 +23,7 @@ import numpy as np
 from bot.bench.measure import ms, percentile
 from index.builder import BuildOptions, build_index
 from index.dense import DEFAULT_EXACT_LIMIT, DenseIndex, DenseParams
-from index.embedder import Embedder, ModelInfo
+from index.embedder import EMBED_BATCH, Embedder, ModelInfo
 from index.passages import ChunkingSettings
 from index.search import Searcher
 from index.store import open_index
@@ -63,7 +63,7 @@ class ClusteredEmbedder(Embedder):
             self.noise = 0.9
 
     def embed(
-        self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False
+        self, texts: list[str], *, batch_size: int = EMBED_BATCH, show_progress: bool = False
     ) -> np.ndarray:
         # In float32 blocks: one float64 pass over millions of rows would take three times
         # the memory of the index being measured.
