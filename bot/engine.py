@@ -24,7 +24,7 @@ from index.answering.model import AnswerModel, load_answer_model
 from index.builder import BuildReport
 from index.embedder import Embedder, model_fingerprint
 from index.entities import EntityTagger
-from index.errors import IndexMismatchError, IndexMissingError
+from index.errors import IndexMismatchError, IndexMissingError, Remedy
 from index.manifest import check_compatible
 from index.metadata import ArticleRecord
 from index.search import Searcher
@@ -97,8 +97,7 @@ class Engine:
                 store.close()
                 if not build_missing:
                     raise IndexMismatchError(
-                        f"the index in {settings.index_dir} {update[0]}; update it with: "
-                        "newsdesk index build"
+                        f"the index in {settings.index_dir} {update[0]}", remedy=Remedy.UPDATE
                     )
                 said = update[1]
         except IndexMissingError:

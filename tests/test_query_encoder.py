@@ -19,6 +19,7 @@ import pytest
 
 from bot.config import Settings
 from bot.engine import Engine
+from bot.reports import describe_error
 from bot.runtime import build_from_settings
 from index.embedder import Embedder
 from index.errors import IndexMismatchError, QueryEncoderError
@@ -218,8 +219,9 @@ def test_an_index_from_before_the_encoder_is_upgraded_without_re_embedding(
                        chunking=settings.chunking)  # fmt: skip
     assert store.query_encoder is None  # it still loads
     store.close()
-    with pytest.raises(IndexMismatchError, match=r"no question encoder.*newsdesk index build"):
+    with pytest.raises(IndexMismatchError, match=r"no question encoder") as refused:
         Engine.load(settings, embedder=embedder)
+    assert describe_error(refused.value).endswith("; update it with: newsdesk index build")
 
     report = build_from_settings(settings, embedder=embedder)
     assert report.embedded == 0 and report.query_encoder_made == "exported"

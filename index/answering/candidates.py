@@ -238,31 +238,31 @@ def features_of(
         record = candidate.sentence.record
         passage = candidate.hit.passage
         own = coverage(present(record.text))
-        window = coverage(union(_window(candidate, around)))
+        window_words = union(_window(candidate, around))
+        window = coverage(window_words)
         typed = wanted_entities(question, record.text, record.entities)
-        per_candidate.append((own, window, typed))
+        per_candidate.append((own, window, window_words, typed))
     contexts = [
         typed_context(c.sentence.record.text, typed)
-        for c, (_, _, typed) in zip(candidates, per_candidate, strict=True)
+        for c, (_, _, _, typed) in zip(candidates, per_candidate, strict=True)
     ]
     max_context = max(contexts, default=0.0)
-    max_coverage = max((own for own, _, _ in per_candidate), default=0.0)
+    max_coverage = max((own for own, _, _, _ in per_candidate), default=0.0)
     best_in_article: dict[str, tuple[float, float]] = {}
-    for candidate, (own, _, _) in zip(candidates, per_candidate, strict=True):
+    for candidate, (own, _, _, _) in zip(candidates, per_candidate, strict=True):
         key = candidate.hit.passage.article.key
         sim, cov = best_in_article.get(key, (-1.0, 0.0))
         best_in_article[key] = (max(sim, candidate.sentence.similarity), max(cov, own))
-    typed_any = float(any(typed for _, _, typed in per_candidate))
+    typed_any = float(any(typed for _, _, _, typed in per_candidate))
     type_row = [0.0] * len(_TYPES)
     type_row[_TYPES.index(question.answer_type)] = 1.0
     for index, candidate in enumerate(candidates):
         record = candidate.sentence.record
         passage = candidate.hit.passage
-        own, window, typed = per_candidate[index]
+        own, window, window_words, typed = per_candidate[index]
         words = present(record.text)
         title = present(passage.article.title)
         passage_words = union(tuple(s.record.text for s in candidate.hit.sentences)) | title
-        window_words = union(_window(candidate, around))
         rows.append(
             [
                 candidate.sentence.similarity,
