@@ -18,11 +18,11 @@ from bot.bench.squad_data import DEFAULT_SQUAD, parse_slice
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.reports import describe_build, describe_error, describe_manifest
-from bot.runtime import build_from_settings, configure_logging
+from bot.runtime import build_setup, configure_logging
 from bot.text_render import render_answer
 from index.errors import NewsdeskError
-from index.manifest import read_manifest
-from index.store import current_build
+from index.storage.manifest import read_manifest
+from index.storage.store import current_build
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -79,7 +79,10 @@ ONE_SHOT_QUERY_THREADS = 2
 def _load_engine(settings: Settings) -> Engine:
     _progress("Loading the index…")
     return Engine.load(
-        settings, build_missing=True, on_build=_say, query_threads=ONE_SHOT_QUERY_THREADS
+        settings.index_setup(),
+        build_missing=True,
+        on_build=_say,
+        query_threads=ONE_SHOT_QUERY_THREADS,
     )
 
 
@@ -104,8 +107,8 @@ def index_build(ctx: click.Context, full: bool) -> None:
     """Build (or update) the index from SEEDS_DIR into INDEX_DIR."""
     settings = settings_of(ctx)
     _progress(f"Loading the model, then reading the articles in {settings.seeds_dir}…")
-    report = build_from_settings(
-        settings, full=full, show_progress=sys.stderr.isatty(), say=_progress
+    report = build_setup(
+        settings.index_setup(), full=full, show_progress=sys.stderr.isatty(), say=_progress
     )
     for skipped in report.skipped:
         click.echo(f"warning: {skipped}", err=True)

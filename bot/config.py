@@ -1,23 +1,38 @@
 """The one place settings are read: environment variables and ``.env``, typed by pydantic.
 
-Everything below ``bot`` receives plain values from here; ``index`` never reads the environment.
+Everything below ``bot`` receives plain values from here, through ``Settings.index_setup`` (what
+the library needs) or a front end's own fields (Telegram's); ``index`` never reads the
+environment.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from index.analysis.embedder import DEFAULT_MODEL
 from index.answering.model import answer_model_fingerprint
-from index.builder import BuildOptions
-from index.dense import DEFAULT_EXACT_LIMIT
-from index.embedder import DEFAULT_MODEL
-from index.passages import ChunkingSettings
+from index.build.builder import BuildOptions
+from index.corpus.passages import ChunkingSettings
+from index.storage.dense import DEFAULT_EXACT_LIMIT
 
 _CHUNKING = ChunkingSettings()  # the library's defaults, written once
+
+
+@dataclass(frozen=True)
+class IndexSetup:
+    """The library's arguments from the settings, and nothing else (no token): what the engine,
+    the builds and the benchmarks pass down."""
+
+    seeds_dir: Path
+    index_dir: Path
+    model_name: str
+    chunking: ChunkingSettings
+    build: BuildOptions
 
 
 class SettingsError(Exception):
@@ -81,21 +96,18 @@ class Settings(BaseSettings):
     webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
 
-    @property
-    def chunking(self) -> ChunkingSettings:
-        return ChunkingSettings(
+    def index_setup(self) -> IndexSetup:
+        """The one adapter from these settings to the library's explicit arguments."""
+        chunking = ChunkingSettings(
             passage_max_words=self.passage_max_words, sentence_max_chars=self.sentence_max_chars
         )
-
-    def build_options(self, *, full: bool = False, show_progress: bool = False) -> BuildOptions:
-        return BuildOptions(
-            chunking=self.chunking,
+        build = BuildOptions(
+            chunking=chunking,
             exact_limit=self.faiss_exact_limit,
             ivf_nlist=self.faiss_nlist,
             ivf_nprobe=self.faiss_nprobe,
             batch_size=self.embedding_batch_size,
             max_article_bytes=int(self.max_article_mb * 2**20),
-            show_progress=show_progress,
-            full=full,
             answer_model=answer_model_fingerprint(),
         )
+        return IndexSetup(self.seeds_dir, self.index_dir, self.embedding_model, chunking, build)

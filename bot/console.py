@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.engine import Engine
 from bot.text_render import render_answer, render_more
 from index.answering.answer import MORE_PAGE, Answer
-from index.articles import printable
+from index.corpus.articles import printable
 
 PROMPT = "newsdesk> "
 HISTORY_FILE = Path.home() / ".newsdesk_history"

@@ -13,22 +13,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.config import Settings
-from bot.runtime import (
-    build_from_settings,
-    embedder_from_settings,
-    import_lightgbm_without_sklearn,
-)
+from bot.config import IndexSetup
+from bot.runtime import build_setup, import_lightgbm_without_sklearn, load_build_embedder
+from index.analysis.embedder import Embedder, model_fingerprint
+from index.analysis.entities import EntityTagger
 from index.answering.answer import Answer, answer_question
 from index.answering.model import AnswerModel, load_answer_model
-from index.builder import BuildReport
-from index.embedder import Embedder, model_fingerprint
-from index.entities import EntityTagger
+from index.build.builder import BuildReport
 from index.errors import IndexMismatchError, IndexMissingError, Remedy
-from index.manifest import check_compatible
-from index.metadata import ArticleRecord
-from index.search import Searcher
-from index.store import IndexStore, open_index
+from index.search.searcher import Searcher
+from index.storage.manifest import check_compatible
+from index.storage.metadata import ArticleRecord
+from index.storage.store import IndexStore, open_index
 
 
 @dataclass(frozen=True)
@@ -47,12 +43,12 @@ class Engine:
 
     def __init__(
         self,
-        settings: Settings,
+        setup: IndexSetup,
         embedder: Embedder | None,
         store: IndexStore,
         answer_model: AnswerModel | None = None,
     ) -> None:
-        self.settings = settings
+        self.setup = setup
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self.answer_model = answer_model or load_answer_model()
@@ -67,7 +63,7 @@ class Engine:
     @classmethod
     def load(
         cls,
-        settings: Settings,
+        setup: IndexSetup,
         *,
         build_missing: bool = False,
         on_build: Callable[[str], None] | None = None,
@@ -91,48 +87,45 @@ class Engine:
         fingerprint = embedder.info.fingerprint if embedder else None
         said: str | None = None  # why this builds first, for on_build
         try:
-            store = _open(settings, fingerprint, query_threads)
+            store = _open(setup, fingerprint, query_threads)
             update = _why_update(store, answer_model)
             if update is not None:
                 store.close()
                 if not build_missing:
                     raise IndexMismatchError(
-                        f"the index in {settings.index_dir} {update[0]}", remedy=Remedy.UPDATE
+                        f"the index in {setup.index_dir} {update[0]}", remedy=Remedy.UPDATE
                     )
                 said = update[1]
         except IndexMissingError:
             if not build_missing:
                 raise
-            said = (
-                f"No index in {settings.index_dir} yet: building it from {settings.seeds_dir} "
-                "first."
-            )
+            said = f"No index in {setup.index_dir} yet: building it from {setup.seeds_dir} first."
         if said is not None:
             if on_build is not None:
                 on_build(said)
-            embedder = embedder or embedder_from_settings(settings)
-            build_from_settings(settings, embedder=embedder, say=on_build)
-            store = _open(settings, embedder.info.fingerprint, query_threads)
+            embedder = embedder or load_build_embedder(setup)
+            build_setup(setup, embedder=embedder, say=on_build)
+            store = _open(setup, embedder.info.fingerprint, query_threads)
         try:
             check_compatible(
                 store.manifest,
                 None,
-                settings.embedding_model,
-                settings.chunking,
+                setup.model_name,
+                setup.chunking,
                 tagger=EntityTagger().info,
                 folder=store.folder,
             )
         except IndexMismatchError:
             store.close()
             raise
-        return cls(settings, embedder, store, answer_model)
+        return cls(setup, embedder, store, answer_model)
 
     @property
     def embedder(self) -> Embedder:
         """The sentence-transformers model, loaded on first use: only builds need it."""
         with self._embedder_lock:
             if self._embedder is None:
-                self._embedder = embedder_from_settings(self.settings)
+                self._embedder = load_build_embedder(self.setup)
             return self._embedder
 
     @property
@@ -154,9 +147,9 @@ class Engine:
         """Rebuild from the seeds and swap the new index in; questions go on meanwhile."""
         with self._build_lock:
             embedder = self.embedder
-            report = build_from_settings(self.settings, full=full, embedder=embedder)
+            report = build_setup(self.setup, full=full, embedder=embedder)
             previous = self._searcher.store
-            store = _open(self.settings, embedder.info.fingerprint, self._query_threads)
+            store = _open(self.setup, embedder.info.fingerprint, self._query_threads)
             self._searcher = Searcher(store)
             # A question that began before the swap may still read the previous store, so it is
             # closed one reindex later (questions take milliseconds, reindexes minutes).
@@ -178,13 +171,13 @@ class Engine:
         )
 
 
-def _open(settings: Settings, fingerprint: str | None, query_threads: int) -> IndexStore:
+def _open(setup: IndexSetup, fingerprint: str | None, query_threads: int) -> IndexStore:
     """The live index, checked against the model's files (read, not loaded, when not given)."""
     return open_index(
-        settings.index_dir,
-        model_name=settings.embedding_model,
-        chunking=settings.chunking,
-        model_fingerprint=fingerprint or model_fingerprint(settings.embedding_model),
+        setup.index_dir,
+        model_name=setup.model_name,
+        chunking=setup.chunking,
+        model_fingerprint=fingerprint or model_fingerprint(setup.model_name),
         query_threads=query_threads,
     )
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.articles import printable
-from index.builder import BuildReport
-from index.dense import DenseParams
-from index.embedder import DEFAULT_MODEL
+from index.analysis.embedder import DEFAULT_MODEL
+from index.build.builder import BuildReport
+from index.corpus.articles import printable
 from index.errors import NewsdeskError, Remedy
-from index.manifest import Manifest
+from index.storage.dense import DenseParams
+from index.storage.manifest import Manifest
 
 SHOWN_NAMES = 10  # articles named per line of a build's report
 # How a person fixes each kind of library error, in the commands and settings of this CLI.

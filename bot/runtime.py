@@ -7,10 +7,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 
-from bot.config import Settings
-from index.builder import BuildReport, build_index
-from index.embedder import Embedder, load_embedder
+from bot.config import IndexSetup
+from index.analysis.embedder import Embedder, load_embedder
+from index.build.builder import BuildReport, build_index
 
 # Libraries that talk at INFO (model loading bars, HTTP request lines) are kept at WARNING.
 _NOISY_LOGGERS = ("httpx", "httpcore", "sentence_transformers", "transformers", "bm25s", "faiss")
@@ -29,28 +30,28 @@ def configure_logging(level: str) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def embedder_from_settings(settings: Settings) -> Embedder:
+def load_build_embedder(setup: IndexSetup) -> Embedder:
     """Load the sentence-transformers model (torch: seconds), for a build."""
     # Imported here, not at start: importing transformers costs a second that questions,
     # which never load it, should not pay.
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
-    return load_embedder(settings.embedding_model)
+    return load_embedder(setup.model_name)
 
 
-def build_from_settings(
-    settings: Settings,
+def build_setup(
+    setup: IndexSetup,
     *,
     full: bool = False,
     show_progress: bool = False,
     embedder: Embedder | None = None,
     say: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Build or update the index the settings describe; ``say`` hears of slow silent steps."""
-    embedder = embedder or embedder_from_settings(settings)
-    options = settings.build_options(full=full, show_progress=show_progress)
-    return build_index(settings.seeds_dir, settings.index_dir, embedder, options, say=say)
+    """Build or update the index ``setup`` describes; ``say`` hears of slow silent steps."""
+    embedder = embedder or load_build_embedder(setup)
+    options = replace(setup.build, full=full, show_progress=show_progress)
+    return build_index(setup.seeds_dir, setup.index_dir, embedder, options, say=say)
 
 
 def import_lightgbm_without_sklearn() -> None:

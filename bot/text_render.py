@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from index.answering.answer import CLOSEST_LABEL, NO_MORE, NOT_FOUND, Answer, Mark, MoreHit
-from index.articles import printable
+from index.corpus.articles import printable
 
 _BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[36m", "\033[33m", "\033[0m"
 

@@ -34,7 +34,7 @@ from bot.bench.qa_sets import (
 )
 from bot.bench.squad_data import DEFAULT_SQUAD
 from bot.config import Settings
-from bot.runtime import embedder_from_settings
+from bot.runtime import load_build_embedder
 from index.answering.answer import build_answer
 from index.answering.candidates import FEATURES, Candidate, candidates_of, features_of
 from index.answering.model import DEFAULT_MODEL_PATH, AnswerModel, save_answer_model
@@ -43,7 +43,7 @@ from index.answering.span_choice import SPAN_FEATURES, span_rows
 from index.answering.spans import short_answer, typed_spans, widened
 from index.answering.verifier import VERIFIER_FEATURES, verifier_row
 from index.errors import NewsdeskError
-from index.search import Searcher, SearchResult
+from index.search.searcher import Searcher, SearchResult
 
 SEED = 13
 FOLDS = 4
@@ -415,7 +415,7 @@ def _fold(group: str) -> int:
 
 def training_sets(settings: Settings, say: Callable[[str], None]) -> list[QuestionSet]:
     """Search every question of the tuning and reporting splits against its benchmark index."""
-    embedder = embedder_from_settings(settings)
+    embedder = load_build_embedder(settings.index_setup())
     news = news_cases()
     say(f"news: indexing {NEWS_ARTICLES} and asking {len(news)} questions")
     searcher = bench_searcher("news", NEWS_ARTICLES, settings, embedder)

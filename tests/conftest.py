@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.bench.fake_telegram.server import FakeBotApi
 from bot.config import Settings
 from bot.engine import Engine
-from index.embedder import DEFAULT_MODEL, Embedder, load_embedder
-from tests.fake_bot_api import FakeBotApi
+from index.analysis.embedder import DEFAULT_MODEL, Embedder, load_embedder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED_ARTICLE = PROJECT_ROOT / "seeds" / "raqqa-2017-10-15.txt"
@@ -49,7 +49,7 @@ def seed_engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) ->
     (root / "seeds").mkdir()
     shutil.copy(SEED_ARTICLE, root / "seeds" / SEED_ARTICLE.name)
     settings = Settings(_env_file=None, seeds_dir=root / "seeds", index_dir=root / "index")
-    engine = Engine.load(settings, build_missing=True, embedder=embedder)
+    engine = Engine.load(settings.index_setup(), build_missing=True, embedder=embedder)
     yield engine
     engine.store.close()
 
@@ -78,9 +78,9 @@ def bot_settings_for(api: FakeBotApi, engine: Engine, **overrides: Any) -> Setti
     values: dict[str, Any] = {
         "telegram_bot_token": SecretStr(BOT_TOKEN),
         "telegram_base_url": api.base_url,
-        "seeds_dir": engine.settings.seeds_dir,
-        "index_dir": engine.settings.index_dir,
-        "passage_max_words": engine.settings.passage_max_words,
+        "seeds_dir": engine.setup.seeds_dir,
+        "index_dir": engine.setup.index_dir,
+        "passage_max_words": engine.setup.chunking.passage_max_words,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -21,8 +21,8 @@ from index.answering.model import (
     load_answer_model,
 )
 from index.errors import IndexMismatchError
-from index.manifest import MANIFEST_NAME
-from index.store import current_build
+from index.storage.manifest import MANIFEST_NAME
+from index.storage.store import current_build
 
 
 def test_the_packaged_model_loads_with_its_fingerprint() -> None:
@@ -60,19 +60,22 @@ def test_a_model_for_other_features_is_refused(tmp_path: Path) -> None:
 def test_an_index_built_for_another_answer_model_is_refused_then_updated(
     seed_engine: Engine, tmp_path: Path
 ) -> None:
-    shutil.copytree(seed_engine.settings.index_dir, tmp_path / "index", symlinks=True)
+    shutil.copytree(seed_engine.setup.index_dir, tmp_path / "index", symlinks=True)
     settings = Settings(
-        _env_file=None, seeds_dir=seed_engine.settings.seeds_dir, index_dir=tmp_path / "index"
+        _env_file=None, seeds_dir=seed_engine.setup.seeds_dir, index_dir=tmp_path / "index"
     )
     manifest = current_build(settings.index_dir) / MANIFEST_NAME
     data = json.loads(manifest.read_text())
     data["answer_model"] = "0123456789abcdef"
     manifest.write_text(json.dumps(data))
     with pytest.raises(IndexMismatchError, match="another answer model"):
-        Engine.load(settings, embedder=seed_engine.embedder)
+        Engine.load(settings.index_setup(), embedder=seed_engine.embedder)
     said: list[str] = []
     engine = Engine.load(
-        settings, build_missing=True, on_build=said.append, embedder=seed_engine.embedder
+        settings.index_setup(),
+        build_missing=True,
+        on_build=said.append,
+        embedder=seed_engine.embedder,
     )
     assert said == ["The answer model has changed: updating the index first."]
     assert engine.store.manifest.answer_model == answer_model_fingerprint()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from index.articles import read_articles
+from index.corpus.articles import read_articles
 from index.errors import NoArticlesError
 
 

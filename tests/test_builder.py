@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.builder import LOCK_FILE, STAGING_PREFIX, BuildOptions, build_index
-from index.dense import DenseIndex, DenseParams, choose_params
-from index.embedder import Embedder
+from index.analysis.embedder import Embedder
+from index.build.builder import LOCK_FILE, STAGING_PREFIX, BuildOptions, build_index
+from index.corpus.passages import ChunkingSettings
 from index.errors import (
     BuildInProgressError,
     IndexCorruptError,
@@ -18,9 +18,9 @@ from index.errors import (
     IndexMissingError,
     Remedy,
 )
-from index.lexical import LexicalIndex
-from index.passages import ChunkingSettings
-from index.store import current_build, open_index
+from index.storage.dense import DenseIndex, DenseParams, choose_params
+from index.storage.lexical import LexicalIndex
+from index.storage.store import current_build, open_index
 
 
 def _open(index_dir: Path, embedder: Embedder, **chunking: int):  # type: ignore[no-untyped-def]

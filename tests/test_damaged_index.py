@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.runtime import build_from_settings
-from index.embedder import Embedder
+from bot.runtime import build_setup
+from index.analysis.embedder import Embedder
 from tests.conftest import SEED_ARTICLE
 
 QUESTION = "Who said the final battle could take hours or days?"
@@ -36,7 +36,7 @@ def pristine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Pa
     seeds.mkdir()
     shutil.copy(SEED_ARTICLE, seeds / SEED_ARTICLE.name)
     settings = Settings(_env_file=None, seeds_dir=seeds, index_dir=root / "index")
-    build_from_settings(settings, embedder=embedder)
+    build_setup(settings.index_setup(), embedder=embedder)
     return root
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.dates import find_byline_date, parse_date
+from index.corpus.dates import find_byline_date, parse_date
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.builder import BuildOptions, build_index
-from index.dense import DenseIndex, DenseParams, choose_params, reuse_training
-from index.embedder import Embedder
+from index.analysis.embedder import Embedder
+from index.build.builder import BuildOptions, build_index
+from index.storage.dense import DenseIndex, DenseParams, choose_params, reuse_training
 
 
 def clustered_vectors(count: int, dimension: int = 32, clusters: int = 40) -> np.ndarray:

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedder import (
+from index.analysis.embedder import (
     Embedder,
     fingerprint_folder,
     load_embedder,

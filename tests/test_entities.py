@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import BuildOptions, build_index
-from index.embedder import Embedder
-from index.entities import Entity, EntityTagger, TaggerInfo
+from index.analysis.embedder import Embedder
+from index.analysis.entities import Entity, EntityTagger, TaggerInfo
+from index.build.builder import BuildOptions, build_index
+from index.corpus.passages import ChunkingSettings
 from index.errors import IndexMismatchError
-from index.manifest import check_compatible, read_manifest
-from index.passages import ChunkingSettings
-from index.store import current_build, open_index
+from index.storage.manifest import check_compatible, read_manifest
+from index.storage.store import current_build, open_index
 
 
 class CountingTagger(EntityTagger):

@@ -18,6 +18,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.bench.fake_telegram.running import serving
+from bot.bench.fake_telegram.server import FakeBotApi
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.render import (
@@ -29,9 +31,8 @@ from bot.telegram.render import (
 )
 from bot.telegram.replies import EXPIRED, sources_lines
 from index.answering.answer import Answer, Mark, MoreHit, Source
-from index.metadata import ArticleRecord
+from index.storage.metadata import ArticleRecord
 from tests.conftest import bot_settings_for
-from tests.fake_bot_api import FakeBotApi, serving
 
 QUESTION = "Who said the final battle could take hours or days?"
 ALICE, BOB = 3001, 3002

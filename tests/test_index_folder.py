@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import BuildOptions, build_index
-from index.embedder import Embedder
+from index.analysis.embedder import Embedder
+from index.build.builder import BuildOptions, build_index
 from index.errors import IndexFolderError
-from index.folder import MARKER_FILE
-from index.store import current_build
+from index.storage.folder import MARKER_FILE
+from index.storage.store import current_build
 
 
 def _snapshot(folder: Path) -> dict[str, bytes | str]:

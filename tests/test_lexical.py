@@ -3,7 +3,7 @@ from __future__ import annotations
 import bm25s
 import Stemmer
 
-from index.lexical import LexicalIndex, term_spans, terms_of
+from index.storage.lexical import LexicalIndex, term_spans, terms_of
 
 
 def test_query_terms_match_bm25s_tokenization() -> None:

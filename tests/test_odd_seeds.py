@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from index.articles import read_articles
-from index.builder import BuildOptions, build_index
-from index.embedder import Embedder
+from index.analysis.embedder import Embedder
+from index.build.builder import BuildOptions, build_index
+from index.corpus.articles import read_articles
 from index.errors import NoArticlesError
 
 MB = 2**20

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.articles import Article, read_articles
-from index.passages import ChunkingSettings, sentence_spans, split_article
+from index.corpus.articles import Article, read_articles
+from index.corpus.passages import ChunkingSettings, sentence_spans, split_article
 
 
 def test_sentence_offsets_point_into_the_article(seeds: Path) -> None:

@@ -20,12 +20,12 @@ import pytest
 from bot.config import Settings
 from bot.engine import Engine
 from bot.reports import describe_error
-from bot.runtime import build_from_settings
-from index.embedder import Embedder
+from bot.runtime import build_setup
+from index.analysis.embedder import Embedder
+from index.analysis.onnx_export import MIN_COSINE, check_agreement
+from index.analysis.query_encoder import QUERY_FILES, QUERY_WEIGHTS_FILE
 from index.errors import IndexMismatchError, QueryEncoderError
-from index.onnx_export import MIN_COSINE, check_agreement
-from index.query_encoder import QUERY_FILES, QUERY_WEIGHTS_FILE
-from index.store import current_build, open_index
+from index.storage.store import current_build, open_index
 from tests.conftest import SEED_ARTICLE
 
 QUESTION = "Who said the final battle could take hours or days?"
@@ -51,7 +51,7 @@ def pristine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Pa
     root = tmp_path_factory.mktemp("query-encoder")
     (root / "seeds").mkdir()
     shutil.copy(SEED_ARTICLE, root / "seeds" / SEED_ARTICLE.name)
-    build_from_settings(settings_for(root), embedder=embedder)
+    build_setup(settings_for(root).index_setup(), embedder=embedder)
     return root
 
 
@@ -91,7 +91,9 @@ def run_cli(
 def test_onnx_vectors_agree_with_sentence_transformers(pristine: Path, embedder: Embedder) -> None:
     """Every sentence of the seed index, and odd questions, encode alike both ways."""
     store = open_index(
-        pristine / "index", model_name=embedder.info.name, chunking=settings_for(pristine).chunking
+        pristine / "index",
+        model_name=embedder.info.name,
+        chunking=settings_for(pristine).index_setup().chunking,
     )
     try:
         assert store.query_encoder is not None
@@ -112,7 +114,7 @@ def test_a_disagreeing_encoder_fails_the_build_check(pristine: Path) -> None:
     """Vectors of other sentences stand in for a wrong export: the check names the sentence."""
     build = current_build(pristine / "index")
     manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
-    from index.query_encoder import QueryEncoderInfo
+    from index.analysis.query_encoder import QueryEncoderInfo
 
     info = QueryEncoderInfo.from_dict(manifest["query_encoder"])
     vectors = np.load(build / "vectors.npy")
@@ -137,7 +139,7 @@ import json, sys
 from bot.config import Settings
 from bot.engine import Engine
 import bot.console, bot.telegram.app, bot.telegram.state
-engine = Engine.load(Settings(_env_file=None), build_missing=True, query_threads=1)
+engine = Engine.load(Settings(_env_file=None).index_setup(), build_missing=True, query_threads=1)
 answer = engine.ask({QUESTION!r})
 heavy = [m for m in {HEAVY!r} if m in sys.modules]
 print(json.dumps({{"answer": answer.sentence, "heavy": heavy}}))
@@ -179,7 +181,7 @@ def test_a_missing_or_damaged_encoder_is_refused_then_remade(
     assert line.endswith("newsdesk index build"), line
     assert report["heavy"] == []  # refused before anything heavy loaded
 
-    report_of_build = build_from_settings(settings_for(tmp_path), embedder=embedder)
+    report_of_build = build_setup(settings_for(tmp_path).index_setup(), embedder=embedder)
     assert report_of_build.query_encoder_made == "exported"
     assert report_of_build.embedded == 0  # the vectors were kept: only the encoder was remade
     result, report = run_cli(tmp_path, "ask", QUESTION)
@@ -189,12 +191,12 @@ def test_a_missing_or_damaged_encoder_is_refused_then_remade(
 def test_later_builds_keep_the_encoder(pristine: Path, tmp_path: Path, embedder: Embedder) -> None:
     old = copy_of(pristine, tmp_path)
     hashes = json.loads((old / "manifest.json").read_text(encoding="utf-8"))["query_encoder"]
-    report = build_from_settings(settings_for(tmp_path), embedder=embedder)
+    report = build_setup(settings_for(tmp_path).index_setup(), embedder=embedder)
     assert report.query_encoder_made == "kept" and report.folder != old
     assert report.query_encoder is not None
     assert report.query_encoder.hashes == hashes["hashes"]
     # --full re-embeds every sentence, but the encoder depends on the model's files alone.
-    full = build_from_settings(settings_for(tmp_path), full=True, embedder=embedder)
+    full = build_setup(settings_for(tmp_path).index_setup(), full=True, embedder=embedder)
     assert full.embedded == full.sentences and full.query_encoder_made == "kept"
 
 
@@ -216,14 +218,14 @@ def test_an_index_from_before_the_encoder_is_upgraded_without_re_embedding(
     make_it_old(copy_of(pristine, tmp_path))
     settings = settings_for(tmp_path)
     store = open_index(settings.index_dir, model_name=settings.embedding_model,
-                       chunking=settings.chunking)  # fmt: skip
+                       chunking=settings.index_setup().chunking)  # fmt: skip
     assert store.query_encoder is None  # it still loads
     store.close()
     with pytest.raises(IndexMismatchError, match=r"no question encoder") as refused:
-        Engine.load(settings, embedder=embedder)
+        Engine.load(settings.index_setup(), embedder=embedder)
     assert describe_error(refused.value).endswith("; update it with: newsdesk index build")
 
-    report = build_from_settings(settings, embedder=embedder)
+    report = build_setup(settings.index_setup(), embedder=embedder)
     assert report.embedded == 0 and report.query_encoder_made == "exported"
     result, answered = run_cli(tmp_path, "ask", QUESTION)
     assert answered["code"] == 0 and "Mustafa Bali" in result.stdout

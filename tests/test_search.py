@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.builder import BuildOptions, build_index
-from index.embedder import Embedder
-from index.passages import ChunkingSettings
-from index.search import Searcher
-from index.store import open_index
+from index.analysis.embedder import Embedder
+from index.build.builder import BuildOptions, build_index
+from index.corpus.passages import ChunkingSettings
+from index.search.searcher import Searcher
+from index.storage.store import open_index
 
 _HARBOUR = """Harbour bridge reopens
 

@@ -19,16 +19,18 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.bench.fake_telegram.rules import html_problem
+from bot.bench.fake_telegram.running import serving
+from bot.bench.fake_telegram.server import BOT_ID, BOT_USERNAME, FakeBotApi
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.telegram.app import build_application, run_bot
 from bot.telegram.render import MAX_MESSAGE_CHARS
 from bot.telegram.state import desk_of
-from index.embedder import Embedder
+from index.analysis.embedder import Embedder
 from index.errors import NewsdeskError
 from tests.conftest import BOT_TOKEN as TOKEN
 from tests.conftest import SEED_ARTICLE, bot_settings_for
-from tests.fake_bot_api import BOT_ID, BOT_USERNAME, FakeBotApi, html_problem, serving
 
 ADMIN, ALICE, BOB = 1001, 1002, 1003
 GROUP = -5005
@@ -58,7 +60,7 @@ def engine_over(seeds_dir: Path, index_dir: Path, embedder: Embedder) -> Engine:
     settings = Settings(
         _env_file=None, seeds_dir=seeds_dir, index_dir=index_dir, passage_max_words=2000
     )
-    return Engine.load(settings, build_missing=True, embedder=embedder)
+    return Engine.load(settings.index_setup(), build_missing=True, embedder=embedder)
 
 
 @pytest.fixture(scope="module")
@@ -354,7 +356,7 @@ class BrokenEngine(Engine):
 def test_errors_are_logged_and_the_user_gets_a_short_apology(
     api: FakeBotApi, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    broken = BrokenEngine(engine.settings, engine.embedder, engine.store)
+    broken = BrokenEngine(engine.setup, engine.embedder, engine.store)
     with running_bot(bot_settings(api, broken), broken):
         api.push_message(RAQQA_QUESTION, chat_id=ALICE)
         [reply] = api.wait_for_messages(ALICE, 1)

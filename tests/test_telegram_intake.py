@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from telegram import Update
 
+from bot.bench.fake_telegram.running import serving
+from bot.bench.fake_telegram.server import FakeBotApi
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.intake import UpdateIntake
 from tests.conftest import bot_settings_for
-from tests.fake_bot_api import FakeBotApi, serving
 
 QUESTION = "Who said the final battle could take hours or days?"
 

@@ -6,6 +6,7 @@ import logging
 import re
 import sys
 
+from bot.bench.fake_telegram.rules import html_problem
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory, Verdict
 from bot.telegram.answers import AnswerCache
 from bot.telegram.redact import SecretRedactingFilter
@@ -19,7 +20,6 @@ from bot.telegram.render import (
     telegram_length,
 )
 from index.answering.answer import Answer, Mark, MoreHit, Source
-from tests.fake_bot_api import html_problem
 
 SOURCE = Source("Tom & Jerry <i>daily", "2017-10-15", 2, "seeds/a.txt")
 

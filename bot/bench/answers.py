@@ -29,10 +29,10 @@ from bot.bench.qa_sets import (
     squad_searcher,
 )
 from bot.config import Settings
-from bot.runtime import embedder_from_settings
+from bot.runtime import load_build_embedder
 from index.answering.answer import Answer, answer_question
 from index.answering.model import AnswerModel, load_answer_model
-from index.search import Searcher
+from index.search.searcher import Searcher
 
 BASELINE_FILE = Path(__file__).with_name("data") / "baseline_heuristics.json"
 NEWS_TARGETS = {
@@ -74,7 +74,7 @@ def run_news_bench(
 ) -> dict[str, Any]:
     """Index ``articles`` and ask the reporting half of the news questions (or all of FILE)."""
     cases = half(news_cases(), 1) if questions is None else news_cases(questions)
-    embedder = embedder_from_settings(settings)
+    embedder = load_build_embedder(settings.index_setup())
     name = "news" if articles == NEWS_ARTICLES else f"news-{abs(hash(articles.resolve())):x}"
     searcher = bench_searcher(name, articles, settings, embedder)
     answers, seconds = ask_cases(searcher, load_answer_model(), cases)
@@ -94,7 +94,7 @@ def run_news_bench(
 
 def run_squad2_bench(settings: Settings, path: Path = SQUAD_V2) -> dict[str, Any]:
     """Every paragraph an article, every question asked; all articles and the unseen eight."""
-    embedder = embedder_from_settings(settings)
+    embedder = load_build_embedder(settings.index_setup())
     searcher = squad_searcher(path, "squad2", settings, embedder)
     cases = squad_cases(path)
     answers, seconds = ask_cases(searcher, load_answer_model(), cases)

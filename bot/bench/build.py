@@ -10,16 +10,16 @@ from pathlib import Path
 from bot.bench.measure import peak_memory_mb
 from bot.bench.squad_data import load_squad, write_seeds
 from bot.config import Settings
-from bot.runtime import embedder_from_settings
-from index.articles import read_articles
-from index.builder import build_index
-from index.passages import split_article
+from bot.runtime import load_build_embedder
+from index.build.builder import build_index
+from index.corpus.articles import read_articles
+from index.corpus.passages import split_article
 
 
 def run_build_bench(settings: Settings, squad_path: Path) -> dict[str, float]:
     """Full build, bare encode, and an incremental build after changing one article."""
-    embedder = embedder_from_settings(settings)
-    options = settings.build_options()
+    embedder = load_build_embedder(settings.index_setup())
+    options = settings.index_setup().build
     squad = load_squad(squad_path)
     with tempfile.TemporaryDirectory(prefix="newsdesk-bench-") as scratch:
         seeds, index_dir = Path(scratch) / "seeds", Path(scratch) / "index"

@@ -17,13 +17,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
-from bot.bench.fake_bot_api import serving
+from bot.bench.fake_telegram.running import serving
 from bot.bench.load_users import ADMIN_CHAT, SEED_QUESTIONS, Plan, Tally, extra_article, serve_users
 from bot.bench.measure import (
     ms,
@@ -65,15 +66,13 @@ def future_replies(engine: Engine, work: Path, reindexes: int) -> list[dict[str,
     Built on a twin of the seeds with the same articles added in the same order, so that the
     run itself spends no time on checking.
     """
-    settings = engine.settings.model_copy(
-        update={"seeds_dir": work / "future-seeds", "index_dir": work / "future-index"}
-    )
-    shutil.copytree(engine.settings.seeds_dir, settings.seeds_dir, symlinks=True)
-    twin = Engine.load(settings, build_missing=True, embedder=engine.embedder)
+    setup = replace(engine.setup, seeds_dir=work / "future-seeds", index_dir=work / "future-index")
+    shutil.copytree(engine.setup.seeds_dir, setup.seeds_dir, symlinks=True)
+    twin = Engine.load(setup, build_missing=True, embedder=engine.embedder)
     replies = []
     for number in range(reindexes):
         extra = extra_article(number)
-        (settings.seeds_dir / extra.file_name).write_text(extra.text, encoding="utf-8")
+        (setup.seeds_dir / extra.file_name).write_text(extra.text, encoding="utf-8")
         twin.reindex()
         replies.append(expected_replies(twin))
     return replies
@@ -108,7 +107,7 @@ def run_load_bench(
                 "webhook_url": None,
             }
         )
-        engine = Engine.load(bench_settings, build_missing=True)
+        engine = Engine.load(bench_settings.index_setup(), build_missing=True)
         asked = [
             SEED_QUESTIONS[(chat + number) % len(SEED_QUESTIONS)]
             for chat in range(chats)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from bot.bench.fake_bot_api import ApiCall, FakeBotApi
+from bot.bench.fake_telegram.rules import ApiCall
+from bot.bench.fake_telegram.server import FakeBotApi
 from bot.telegram.replies import REINDEXED
 
 FIRST_CHAT = 500_000

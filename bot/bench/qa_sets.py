@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.bench.squad_data import load_squad, write_seeds
 from bot.config import Settings
-from index.builder import build_index
-from index.embedder import Embedder
+from index.analysis.embedder import Embedder
+from index.build.builder import build_index
 from index.errors import NewsdeskError
-from index.search import Searcher
-from index.store import open_index
+from index.search.searcher import Searcher
+from index.storage.store import open_index
 
 BENCH_FOLDER = Path("var/bench")
 # The project's own questions: the first 720, then twice 540 more, each over articles the
@@ -121,8 +121,10 @@ def bench_searcher(
 ) -> Searcher:
     """Build (incrementally) and open the benchmark index ``var/bench/NAME`` over ``seeds``."""
     folder = BENCH_FOLDER / name / "index"
-    build_index(seeds, folder, embedder, settings.build_options(full=fresh))
-    store = open_index(folder, model_name=embedder.info.name, chunking=settings.chunking)
+    build_index(seeds, folder, embedder, replace(settings.index_setup().build, full=fresh))
+    store = open_index(
+        folder, model_name=embedder.info.name, chunking=settings.index_setup().chunking
+    )
     return Searcher(store)  # questions encoded as the front ends encode them (ONNX)
 
 

@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 
 from bot.bench.measure import ms, percentile
-from index.builder import BuildOptions, build_index
-from index.dense import DEFAULT_EXACT_LIMIT, DenseIndex, DenseParams
-from index.embedder import EMBED_BATCH, Embedder, ModelInfo
-from index.passages import ChunkingSettings
-from index.search import Searcher
-from index.store import open_index
+from index.analysis.embedder import EMBED_BATCH, Embedder, ModelInfo
+from index.build.builder import BuildOptions, build_index
+from index.corpus.passages import ChunkingSettings
+from index.search.searcher import Searcher
+from index.storage.dense import DEFAULT_EXACT_LIMIT, DenseIndex, DenseParams
+from index.storage.store import open_index
 
 DIMENSION = 384
 TOPICS = 200  # broad subjects...

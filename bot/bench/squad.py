@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,13 @@ from bot.bench.answer_figures import normalize, token_f1
 from bot.bench.measure import peak_memory_mb, percentile
 from bot.bench.squad_data import Question, SquadSet, load_squad, write_seeds
 from bot.config import Settings
-from bot.runtime import embedder_from_settings
+from bot.runtime import load_build_embedder
 from index.answering.answer import Answer, answer_question
 from index.answering.model import AnswerModel, load_answer_model
 from index.answering.question import AnswerType
-from index.builder import build_index
-from index.search import Searcher, SearchResult
-from index.store import open_index
+from index.build.builder import build_index
+from index.search.searcher import Searcher, SearchResult
+from index.storage.store import open_index
 
 RANKS = 20
 _TYPED = frozenset(
@@ -89,18 +89,22 @@ def run_squad_bench(
     fresh: bool = False,
 ) -> dict[str, Any]:
     """Build the index of ``articles``, ask their questions (and the others' when asked)."""
-    embedder = embedder_from_settings(settings)
+    setup = settings.index_setup()
+    embedder = load_build_embedder(setup)
     everything = load_squad(squad_path)
     chosen = load_squad(squad_path, articles)
     folder = Path("var/bench") / f"squad-{articles.start or 0}-{articles.stop or 'end'}"
     write_seeds(chosen, folder / "seeds")
     report = build_index(
-        folder / "seeds", folder / "index", embedder, settings.build_options(full=fresh)
+        folder / "seeds",
+        folder / "index",
+        embedder,
+        replace(setup.build, full=fresh),
     )
     store = open_index(
         folder / "index",
         model_name=embedder.info.name,
-        chunking=settings.chunking,
+        chunking=setup.chunking,
         model=embedder.info,
     )
     searcher = Searcher(store)  # questions encoded as the front ends encode them: ONNX

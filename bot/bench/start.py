@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.bench.fake_bot_api import FakeBotApi
+from bot.bench.fake_telegram.server import FakeBotApi
 from bot.bench.measure import percentile
 from bot.cli import ONE_SHOT_QUERY_THREADS
 from bot.config import Settings
@@ -51,7 +51,7 @@ from bot.cli import ONE_SHOT_QUERY_THREADS
 from bot.config import Settings
 from bot.engine import Engine
 threads, rounds, questions = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
-engine = Engine.load(Settings(), query_threads=threads)
+engine = Engine.load(Settings().index_setup(), query_threads=threads)
 engine.ask(questions[0])
 seconds = []
 for _ in range(rounds):

@@ -207,7 +207,7 @@ async def _post_init(application: NewsApplication) -> None:
         # One encoder thread per question: the workers already answer one question per core.
         desk.engine = await asyncio.to_thread(
             Engine.load,
-            desk.settings,
+            desk.settings.index_setup(),
             build_missing=True,
             on_build=logger.warning,
             query_threads=1,

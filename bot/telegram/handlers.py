@@ -32,6 +32,9 @@ from bot.telegram.replies import (
     EMPTY_QUESTION,
     EXPIRED,
     QUESTION_TOO_LONG,
+    REINDEX_FAILED,
+    REINDEX_RUNNING,
+    REINDEX_STARTED,
     SORRY,
     describe_reindex,
     describe_stats,
@@ -220,11 +223,11 @@ async def reindex_command(update: Update, context: NewsContext) -> None:
         return
     lock = context.desk.reindex_lock
     if lock.locked():
-        await message.reply_text("A reindex is already running.")
+        await message.reply_text(REINDEX_RUNNING)
         return
     await lock.acquire()  # an unlocked asyncio.Lock is taken at once: no other /reindex between
     try:
-        await message.reply_text("Reindexing the seeds folder; questions are answered meanwhile.")
+        await message.reply_text(REINDEX_STARTED)
     except BaseException:
         lock.release()
         raise
@@ -237,7 +240,7 @@ async def _reindex(message: Message, context: NewsContext) -> None:
         report = await asyncio.to_thread(context.engine.reindex)
     except NewsdeskError as error:  # the live index is untouched: say why, keep answering
         logger.warning("reindex failed: %s", error)
-        await message.reply_text(f"Reindex failed, the index is unchanged: {describe_error(error)}")
+        await message.reply_text(REINDEX_FAILED.format(reason=describe_error(error)))
         return
     finally:
         context.desk.reindex_lock.release()

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from bot.engine import EngineStats
 from bot.reports import changed_lines, plural
 from bot.telegram.access import QuestionLimiter
-from index.builder import BuildReport
-from index.metadata import ArticleRecord
+from index.build.builder import BuildReport
+from index.storage.metadata import ArticleRecord
 
 REFUSED = "Sorry, this bot is private."
 ADMINS_ONLY = "Only the bot's admins can use this command."
@@ -20,6 +20,9 @@ EXPIRED = "This answer has expired. Please ask again."
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 EMPTY_QUESTION = "Ask me a question, for example: /ask Who is quoted in the articles?"
 QUESTION_TOO_LONG = "That question is too long: please keep it under {limit} characters."
+REINDEX_RUNNING = "A reindex is already running."
+REINDEX_STARTED = "Reindexing the seeds folder; questions are answered meanwhile."
+REINDEX_FAILED = "Reindex failed, the index is unchanged: {reason}"
 
 # Shapes of example questions for /start, filled with article titles in turn.
 _EXAMPLE_SHAPES = (

@@ -18,8 +18,8 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory
 from bot.telegram.answers import AnswerCache
+from index.analysis.embedder import one_thread_per_question
 from index.answering.answer import Answer
-from index.embedder import one_thread_per_question
 
 DESK_KEY = "newsdesk"
 TYPING_AFTER_SECONDS = 1.0  # an answer slower than this shows "typing…" meanwhile

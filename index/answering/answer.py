@@ -18,9 +18,9 @@ from index.answering.model import AnswerModel
 from index.answering.question import FRAMING_TERMS, Question, parse_question
 from index.answering.spans import short_answer
 from index.answering.verifier import verifier_row
-from index.lexical import term_spans
-from index.metadata import ArticleRecord, PassageRecord
-from index.search import Searcher, SearchResult
+from index.search.searcher import Searcher, SearchResult
+from index.storage.lexical import term_spans
+from index.storage.metadata import ArticleRecord, PassageRecord
 
 NOT_FOUND = "I couldn't find that in the articles."
 NO_MORE = "No further passages."

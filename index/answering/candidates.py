@@ -17,10 +17,10 @@ from itertools import pairwise
 
 import numpy as np
 
+from index.analysis.entities import Entity
 from index.answering.question import AnswerType, Question
-from index.entities import Entity
-from index.lexical import term_spans, terms_of
-from index.search import Hit, ScoredSentence, SearchResult
+from index.search.searcher import Hit, ScoredSentence, SearchResult
+from index.storage.lexical import term_spans, terms_of
 
 PASSAGES = 5  # candidates come from this many top passages
 _REPORTING = re.compile(

@@ -14,8 +14,8 @@ from enum import StrEnum
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-from index.articles import printable
-from index.lexical import terms_of
+from index.corpus.articles import printable
+from index.storage.lexical import terms_of
 
 
 class AnswerType(StrEnum):

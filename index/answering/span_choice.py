@@ -13,9 +13,9 @@ import re
 
 import numpy as np
 
+from index.analysis.entities import Entity
 from index.answering.question import AnswerType, Question
-from index.entities import Entity
-from index.lexical import term_spans, terms_of
+from index.storage.lexical import term_spans, terms_of
 
 _LABELS = (
     "PERSON",

@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from index.analysis.entities import Entity
 from index.answering.candidates import wanted_entities
 from index.answering.question import AnswerType, Question
 from index.answering.span_choice import SPAN_FEATURES, span_rows
-from index.entities import Entity
-from index.lexical import term_spans, terms_of
+from index.storage.lexical import term_spans, terms_of
 
 _CONTEXT_COLUMN = SPAN_FEATURES.index("context_3")
 _COUNTED_COLUMN = SPAN_FEATURES.index("counted_noun")

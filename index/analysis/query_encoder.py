@@ -3,7 +3,7 @@
 A question is one short text, encoded once; paying for torch and sentence-transformers to do it
 (seconds of import, hundreds of MB) would dwarf the rest of answering. The build exports the
 model's transformer, its pooling and the normalisation into one ONNX graph next to a copy of
-its tokenizer (see ``index.onnx_export``), and checks there that both give the vectors
+its tokenizer (see ``index.analysis.onnx_export``), and checks there that both give the vectors
 sentence-transformers gives. This module needs only onnxruntime, tokenizers and numpy.
 """
 

@@ -12,67 +12,25 @@ it is kept in ``faulted``, apart from ``calls``.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl
 
-from telegram.ext import Application
+from bot.bench.fake_telegram.rules import MAX_MESSAGE_CHARS, ApiCall, html_problem
 
 BOT_ID = 777000111
 BOT_USERNAME = "newsdesk_test_bot"
-MAX_MESSAGE_CHARS = 4096
 LONG_POLL_CAP_SECONDS = 0.5  # answer empty polls quickly so the bot stops fast
-
-_ALLOWED_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span",
-    "tg-spoiler", "tg-emoji", "blockquote",
-}  # fmt: skip
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)>")
-_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9A-Fa-f]+);")
-
-
-def html_problem(text: str) -> str | None:
-    """Why Telegram would reject ``text`` in HTML parse mode, or None if it would accept it."""
-    stack: list[str] = []
-    plain, position = [], 0
-    for match in _TAG.finditer(text):
-        plain.append(text[position : match.start()])
-        position = match.end()
-        closing, name = match.group(1) == "/", match.group(2).lower()
-        if name not in _ALLOWED_TAGS:
-            return f'unsupported start tag "{name}"'
-        if not closing:
-            stack.append(name)
-        elif not stack or stack.pop() != name:
-            return f'unexpected end tag "{name}"'
-    plain.append(text[position:])
-    rest = _ENTITY.sub("", "".join(plain))
-    if stack:
-        return f'unclosed tag "{stack[-1]}"'
-    if "<" in rest or ">" in rest:
-        return "unescaped < or >"
-    if "&" in rest:
-        return "unescaped &"
-    return None
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    method: str
-    params: dict[str, str]
-    at: float = field(default_factory=time.monotonic, compare=False)  # when it arrived
 
 
 class Fault(Enum):
@@ -428,69 +386,3 @@ def _chat(chat_id: int, chat_type: str) -> dict[str, Any]:
     else:
         chat["title"] = f"Group {chat_id}"
     return chat
-
-
-class WebhookLike(Protocol):
-    """A webhook server the bot runs instead of polling (``bot.telegram.webhook``)."""
-
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-
-
-@contextmanager
-def serving(
-    application: Application[Any, Any, Any, Any, Any, Any],
-    webhook: WebhookLike | None = None,
-) -> Iterator[None]:
-    """Run ``application`` in its own thread and event loop, then stop it.
-
-    It polls the fake server, unless ``webhook`` is given: then that server takes the updates.
-    """
-    ready, failures = threading.Event(), []
-    loop_box: list[asyncio.AbstractEventLoop] = []
-    stop_box: list[asyncio.Event] = []
-
-    async def serve() -> None:
-        loop_box.append(asyncio.get_running_loop())
-        stop_box.append(asyncio.Event())
-        async with application:
-            await application.start()
-            assert application.updater is not None
-            if webhook is None:
-                await application.updater.start_polling(poll_interval=0, timeout=1)
-            else:
-                await webhook.start()
-            ready.set()
-            await stop_box[0].wait()
-            if webhook is None:
-                await application.updater.stop()
-            else:
-                await webhook.stop()
-            await application.stop()
-
-    def main() -> None:
-        try:
-            asyncio.run(serve())
-        except BaseException as error:  # surfaced in the calling thread below
-            failures.append(error)
-            ready.set()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    assert ready.wait(15), "the bot did not start"
-    if failures:
-        raise failures[0]
-    try:
-        yield
-    finally:
-        loop_box[0].call_soon_threadsafe(stop_box[0].set)
-        thread.join(15)
-        assert not thread.is_alive(), "the bot did not stop"
-    if failures:
-        raise failures[0]
-
-
-def iter_texts(calls: list[ApiCall]) -> Iterator[str]:
-    for call in calls:
-        if "text" in call.params:
-            yield call.params["text"]

@@ -3,7 +3,7 @@
 The exported graph is the model's own modules run end to end (transformer, pooling, any
 normalisation) plus an L2 normalisation, traced by torch's ONNX exporter, so whatever pooling
 the model's folder configures is what the graph computes. The tokenizer is the model's own fast
-tokenizer saved as ``tokenizers`` JSON; ``index.query_encoder`` sets its truncation to the
+tokenizer saved as ``tokenizers`` JSON; ``index.analysis.query_encoder`` sets its truncation to the
 model's ``max_seq_length`` at load. The agreement check encodes a sample of the index's own
 sentences one at a time, as questions are, and compares them with the vectors of the build.
 """
@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from index.errors import QueryEncoderError
-from index.query_encoder import (
+from index.analysis.query_encoder import (
     OUTPUT_NAME,
     QUERY_FILES,
     QUERY_MODEL_FILE,
@@ -30,6 +29,7 @@ from index.query_encoder import (
     QueryEncoderInfo,
     file_hashes,
 )
+from index.errors import QueryEncoderError
 
 # float32 export gives cosine 1.0000 against sentence-transformers; anything under this means a
 # wrong export (another pooling, a tokenizer that truncates differently), not rounding.

@@ -15,8 +15,8 @@ from typing import Protocol
 import numpy as np
 
 from index.errors import IndexMismatchError, Remedy
-from index.metadata import PassageRecord, SentenceRecord
-from index.store import IndexStore
+from index.storage.metadata import PassageRecord, SentenceRecord
+from index.storage.store import IndexStore
 
 
 @dataclass(frozen=True)

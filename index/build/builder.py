@@ -9,72 +9,65 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import os
 import shutil
 import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from index.articles import DEFAULT_MAX_ARTICLE_BYTES, ReadResult, read_articles
-from index.dense import (
+from index.analysis.embedder import EMBED_BATCH, Embedder
+from index.analysis.entities import Entity, EntityTagger
+from index.analysis.query_encoder import (
+    QUERY_FILES,
+    QueryEncoderInfo,
+)
+from index.build.publish import remove_old_builds, swap_current, sync_folder, sync_tree
+from index.build.writing import (
+    BuildContents,
+    BuildStamp,
+    live_query_encoder,
+    write_build,
+    write_query_encoder,
+)
+from index.corpus.articles import DEFAULT_MAX_ARTICLE_BYTES, ReadResult, read_articles
+from index.corpus.passages import ChunkingSettings, SplitArticle, split_article
+from index.errors import (
+    ArticleSkipped,
+    BuildInProgressError,
+    IndexWriteError,
+    NewsdeskError,
+)
+from index.storage.dense import (
     DEFAULT_EXACT_LIMIT,
     DenseIndex,
     DenseParams,
     choose_params,
     reuse_training,
 )
-from index.embedder import EMBED_BATCH, Embedder
-from index.entities import Entity, EntityTagger
-from index.errors import (
-    ArticleSkipped,
-    BuildInProgressError,
-    IndexFolderError,
-    IndexWriteError,
-    NewsdeskError,
-    QueryEncoderError,
-)
-from index.folder import (
+from index.storage.folder import (
     BUILDS_FOLDER,
     CURRENT_LINK,
     STAGING_PREFIX,
     claim_index_folder,
-    is_build_folder,
     is_staging_folder,
 )
-from index.lexical import LexicalIndex
-from index.manifest import (
-    FORMAT_VERSION,
-    ArticleEntry,
+from index.storage.manifest import (
     Manifest,
     check_compatible,
-    library_versions,
     read_manifest,
-    write_manifest,
 )
-from index.metadata import Metadata, write_metadata
-from index.onnx_export import check_agreement, reuse_files, sample_rows
-from index.passages import ChunkingSettings, SplitArticle, split_article
-from index.query_encoder import (
-    QUERY_FILES,
-    QueryEncoderInfo,
-    damaged_file,
-)
-from index.store import (
-    BM25_FOLDER,
+from index.storage.metadata import Metadata
+from index.storage.store import (
     FAISS_FILE,
     METADATA_FILE,
-    PASSAGE_SENTENCES_FILE,
-    SENTENCE_PASSAGES_FILE,
     VECTORS_FILE,
     current_build,
-    file_sizes,
     verify_files,
 )
 
@@ -235,22 +228,25 @@ def _build(
     staging = builds / f"{STAGING_PREFIX}{build_id}"
     staging.mkdir(parents=True)
     try:
-        live = _live_query_encoder(index_dir, embedder)
-        _write_query_encoder(staging, live, embedder, splits, vectors, report, say)
-        _write_build(
-            staging,
-            _Contents(splits, vectors, entities, centroids),
-            embedder,
-            tagger,
-            options,
-            report,
-            build_id,
-            started,
+        live = live_query_encoder(index_dir, embedder)
+        encoder = write_query_encoder(staging, live, embedder, splits, vectors, say)
+        if encoder is not None:
+            report.query_encoder, report.query_encoder_made = encoder
+        stamp = BuildStamp(
+            build_id=build_id,
+            started=started,
+            model=embedder.info,
+            tagger=tagger.info,
+            chunking=options.chunking,
+            dense=report.dense,
+            answer_model=options.answer_model,
+            query_encoder=report.query_encoder,
         )
-        _sync_tree(staging)  # every file on disk before the build can become live
+        write_build(staging, BuildContents(splits, vectors, entities, centroids), stamp)
+        sync_tree(staging)  # every file on disk before the build can become live
         final = builds / build_id
         staging.rename(final)
-        _sync_folder(builds)
+        sync_folder(builds)
     except (OSError, sqlite3.Error) as error:  # a full disk, a file-size limit, a lost mount
         shutil.rmtree(staging, ignore_errors=True)
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
@@ -260,9 +256,9 @@ def _build(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _swap_current(index_dir, final)
-    _sync_folder(index_dir)  # the swap itself survives a power loss before the old is deleted
-    _remove_old_builds(builds, keep=final)
+    swap_current(index_dir, final)
+    sync_folder(index_dir)  # the swap itself survives a power loss before the old is deleted
+    remove_old_builds(builds, keep=final)
     report.folder = final
     report.seconds = time.perf_counter() - started
     return report
@@ -368,187 +364,3 @@ def _assemble_entities(
         if old is not None:
             old.close()
     return entities
-
-
-@dataclass(frozen=True)
-class _Contents:
-    """What a build writes: the split articles and, row for row, their vectors and entities."""
-
-    splits: list[SplitArticle]
-    vectors: np.ndarray
-    entities: list[tuple[Entity, ...]]
-    centroids: np.ndarray | None
-
-
-def _write_build(
-    folder: Path,
-    contents: _Contents,
-    embedder: Embedder,
-    tagger: EntityTagger,
-    options: BuildOptions,
-    report: BuildReport,
-    build_id: str,
-    started: float,
-) -> None:
-    splits, vectors = contents.splits, contents.vectors
-    np.save(folder / VECTORS_FILE, vectors)
-    sentence_passages = write_metadata(folder / METADATA_FILE, splits, contents.entities)
-    np.save(folder / SENTENCE_PASSAGES_FILE, np.asarray(sentence_passages, dtype=np.int32))
-    np.save(folder / PASSAGE_SENTENCES_FILE, _passage_bounds(splits))
-    DenseIndex.build(vectors, report.dense, contents.centroids).save(folder / FAISS_FILE)
-    # The title goes into each passage's BM25 text: questions name the story as well as the fact.
-    passages = [
-        f"{split.article.title}. {passage.text}" for split in splits for passage in split.passages
-    ]
-    bm25_folder = folder / BM25_FOLDER
-    bm25_folder.mkdir()
-    LexicalIndex.build(passages).save(bm25_folder)
-
-    articles, first = {}, 0
-    for split in splits:
-        article = split.article
-        articles[article.id] = ArticleEntry(
-            article.title,
-            article.date,
-            article.path,
-            article.content_hash,
-            first,
-            len(split.sentences),
-        )
-        first += len(split.sentences)
-    manifest = Manifest(
-        format=FORMAT_VERSION,
-        build_id=build_id,
-        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        build_seconds=round(time.perf_counter() - started, 3),
-        model=embedder.info,
-        entities=tagger.info,
-        chunking=options.chunking,
-        dense=report.dense,
-        counts={
-            "articles": len(splits),
-            "paragraphs": sum(len(split.article.paragraphs) for split in splits),
-            "passages": len(passages),
-            "sentences": len(vectors),
-        },
-        articles=articles,
-        files=file_sizes(folder),
-        libraries=library_versions(),
-        answer_model=options.answer_model,
-        query_encoder=report.query_encoder,
-    )
-    write_manifest(folder, manifest)
-
-
-def _write_query_encoder(
-    folder: Path,
-    live: tuple[Path, QueryEncoderInfo] | None,
-    embedder: Embedder,
-    splits: list[SplitArticle],
-    vectors: np.ndarray,
-    report: BuildReport,
-    say: Callable[[str], None] | None,
-) -> None:
-    """Give the build its ONNX question encoder, checked against the build's own vectors.
-
-    The ``live`` build's files are kept (hard-linked) when there are any to keep; otherwise (a
-    first build, an index from before there was an encoder, other model files, a damaged file)
-    the model is exported again (some 4 s). Either way a sample of the index's sentences,
-    encoded one at a time as questions are, must agree with their vectors, else
-    ``QueryEncoderError``: the build fails and the live index stays.
-    """
-    texts = [sentence.text for split in splits for sentence in split.sentences]
-    rows = sample_rows(len(texts))
-    sample, expected = [texts[row] for row in rows], vectors[rows]
-    if live is not None:
-        source, kept = live
-        reuse_files(source, folder)
-        try:
-            worst = check_agreement(folder, kept, sample, expected)
-            report.query_encoder = replace(kept, min_cosine=round(worst, 6))
-            report.query_encoder_made = "kept"
-            return
-        except QueryEncoderError as error:
-            log.warning("exporting the question encoder again: %s", error)
-            for name in QUERY_FILES:
-                (folder / name).unlink(missing_ok=True)
-    if say is not None and getattr(embedder, "model", None) is not None:
-        say("Exporting the question encoder to ONNX (a few seconds, once per model)…")
-    made = embedder.export_query_encoder(folder)
-    if made is None:
-        return
-    worst = check_agreement(folder, made, sample, expected)
-    report.query_encoder = replace(made, min_cosine=round(worst, 6))
-    report.query_encoder_made = "exported"
-
-
-def _live_query_encoder(
-    index_dir: Path, embedder: Embedder
-) -> tuple[Path, QueryEncoderInfo] | None:
-    """The live build's encoder when it can be kept: made from the same model files, whole.
-
-    Looked up even when the build re-embeds everything (``--full``, other chunking): the
-    encoder depends on the model's files alone.
-    """
-    try:
-        folder = current_build(index_dir)
-        info = read_manifest(folder).query_encoder
-    except NewsdeskError:
-        return None
-    if info is None or info.model_fingerprint != embedder.info.fingerprint:
-        return None
-    damaged = damaged_file(folder, info)
-    if damaged is not None:
-        log.warning("%s of the live build is damaged; exporting it again", damaged)
-        return None
-    return folder, info
-
-
-def _passage_bounds(splits: list[SplitArticle]) -> np.ndarray:
-    """(first sentence id, sentence count) of every passage, in passage id order."""
-    bounds: list[tuple[int, int]] = []
-    base = 0
-    for split in splits:
-        bounds.extend((base + p.first_sentence, p.sentence_count) for p in split.passages)
-        base += len(split.sentences)
-    return np.asarray(bounds, dtype=np.int32).reshape(-1, 2)
-
-
-def _swap_current(index_dir: Path, build: Path) -> None:
-    """Point ``current`` at ``build`` with one atomic rename of a fresh symlink."""
-    link = index_dir / CURRENT_LINK
-    if link.exists() and not link.is_symlink():
-        raise IndexFolderError(
-            f"{link} is not the link Newsdesk made; move it away and build again"
-        )
-    temporary = index_dir / f".{CURRENT_LINK}-{build.name}"
-    temporary.unlink(missing_ok=True)
-    os.symlink(build.relative_to(index_dir), temporary)
-    os.replace(temporary, index_dir / CURRENT_LINK)
-
-
-def _sync_tree(folder: Path) -> None:
-    """fsync every file under ``folder`` and every folder in it, deepest first."""
-    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if path.is_file() and not path.is_symlink():
-            with path.open("rb") as handle:
-                os.fsync(handle.fileno())
-        elif path.is_dir():
-            _sync_folder(path)
-    _sync_folder(folder)
-
-
-def _sync_folder(folder: Path) -> None:
-    """fsync a folder, so the names in it (a rename, a new link) are on disk too."""
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _remove_old_builds(builds: Path, keep: Path) -> None:
-    """Delete superseded builds; open readers keep their files until they close them (POSIX)."""
-    for folder in builds.iterdir():
-        if folder != keep and is_build_folder(folder):
-            shutil.rmtree(folder, ignore_errors=True)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.articles import Article
-from index.entities import Entity, entities_from_rows
+from index.analysis.entities import Entity, entities_from_rows
+from index.corpus.articles import Article
+from index.corpus.passages import SplitArticle
 from index.errors import IndexCorruptError
-from index.passages import SplitArticle
 
 _SCHEMA = """
 CREATE TABLE articles (

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from index.errors import ArticleSkipped, NoArticlesError
 
-# index.dates (dateparser) and index.markup (BeautifulSoup, markdown-it) are imported where
+# corpus.dates (dateparser) and corpus.markup (BeautifulSoup, markdown-it) are imported where
 # articles are read, not here: questions import this module (``printable``) and never read an
 # article, and those imports cost a third of a second of a question's cold start.
 
@@ -159,11 +159,11 @@ def read_file(
         blocks = _text_blocks(text)
         title = blocks.pop(0) if blocks else ""
     elif suffix in MARKDOWN_SUFFIXES:
-        from index.markup import html_blocks, markdown_to_html
+        from index.corpus.markup import html_blocks, markdown_to_html
 
         title, blocks = html_blocks(markdown_to_html(text))
     else:
-        from index.markup import html_blocks
+        from index.corpus.markup import html_blocks
 
         title, blocks = html_blocks(text)
     return [_article_from_blocks(relative, title, blocks)], []
@@ -207,7 +207,7 @@ def _article_from_blocks(relative: str, title: str, blocks: list[str]) -> Articl
     title = " ".join(title.split())
     date = None
     if blocks:
-        from index.dates import find_byline_date
+        from index.corpus.dates import find_byline_date
 
         date = find_byline_date(blocks[0])
         if date is not None:
@@ -282,7 +282,7 @@ def _article_from_json(record: object, relative: str, number: int) -> Article:
     if not isinstance(body, str) or not body.strip():
         raise ValueError("missing 'text'")
     raw_date, url = record.get("date"), record.get("url")
-    from index.dates import parse_date
+    from index.corpus.dates import parse_date
 
     date = parse_date(raw_date) if isinstance(raw_date, str) and raw_date.strip() else None
     return Article(

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from index.analysis.query_encoder import QueryEncoderInfo
 from index.errors import ModelLoadError, Remedy
-from index.query_encoder import QueryEncoderInfo
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -90,14 +90,14 @@ class Embedder:
         return self.embed([text])
 
     def export_query_encoder(self, folder: Path) -> QueryEncoderInfo | None:
-        """Export this model's question encoder to ONNX into ``folder`` (see ``index.onnx_export``).
+        """Export this model's question encoder to ONNX into ``folder`` (``analysis.onnx_export``).
 
         None for an embedder without a sentence-transformers model (a synthetic one, as
         ``bench scale`` uses): its index has no question encoder. Raises ``QueryEncoderError``.
         """
         if getattr(self, "model", None) is None:
             return None
-        from index.onnx_export import export_query_encoder
+        from index.analysis.onnx_export import export_query_encoder
 
         return export_query_encoder(self.model, self.info.fingerprint, folder)
 

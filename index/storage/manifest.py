@@ -12,12 +12,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from index.dense import DenseParams
-from index.embedder import ModelInfo
-from index.entities import TaggerInfo
+from index.analysis.embedder import ModelInfo
+from index.analysis.entities import TaggerInfo
+from index.analysis.query_encoder import QueryEncoderInfo
+from index.corpus.passages import ChunkingSettings
 from index.errors import IndexCorruptError, IndexMismatchError
-from index.passages import ChunkingSettings
-from index.query_encoder import QueryEncoderInfo
+from index.storage.dense import DenseParams
 
 # 2: entities per sentence (meta.sqlite) and the tagger in the manifest.
 FORMAT_VERSION = 2
@@ -129,7 +129,7 @@ def check_compatible(
     """Raise ``IndexMismatchError`` unless the index matches the model and chunking in use.
 
     ``model`` may be None when the model is not loaded: then its name is compared, and its
-    files' ``model_fingerprint`` when given (``index.embedder.model_fingerprint``). With the
+    files' ``model_fingerprint`` when given (``embedder.model_fingerprint``). With the
     build ``folder``, the message names its manifest, so a person knows which file says so.
     """
     index = f"index {folder / MANIFEST_NAME}" if folder is not None else "index"

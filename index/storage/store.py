@@ -18,20 +18,20 @@ from pathlib import Path
 
 import numpy as np
 
-from index.dense import DenseIndex
-from index.embedder import ModelInfo
+from index.analysis.embedder import ModelInfo
+from index.analysis.query_encoder import QUERY_FILES, QueryEncoder
+from index.corpus.passages import ChunkingSettings
 from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from index.folder import CURRENT_LINK
-from index.lexical import LexicalIndex
-from index.manifest import (
+from index.storage.dense import DenseIndex
+from index.storage.folder import CURRENT_LINK
+from index.storage.lexical import LexicalIndex
+from index.storage.manifest import (
     MANIFEST_NAME,
     Manifest,
     check_compatible,
     read_manifest,
 )
-from index.metadata import Metadata
-from index.passages import ChunkingSettings
-from index.query_encoder import QUERY_FILES, QueryEncoder
+from index.storage.metadata import Metadata
 
 FAISS_FILE = "sentences.faiss"
 VECTORS_FILE = "vectors.npy"

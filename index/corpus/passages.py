@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import blingfire
 
-from index.articles import Article
+from index.corpus.articles import Article
 
 
 @dataclass(frozen=True)

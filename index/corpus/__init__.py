@@ -1,0 +1,1 @@
+"""Files into articles, sentences and passages. Imports only ``index.errors``."""
