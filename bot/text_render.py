@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from index.answering.answer import CLOSEST_LABEL, NO_MORE, NOT_FOUND, Answer, Mark, MoreHit
+from index.answering.answer import (
+    ALSO_IN,
+    CLOSEST_LABEL,
+    NO_MORE,
+    NOT_FOUND,
+    Answer,
+    Mark,
+    MoreHit,
+    Source,
+)
 from index.corpus.articles import printable
 
 _BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[36m", "\033[33m", "\033[0m"
@@ -28,9 +37,18 @@ def render_answer(answer: Answer, *, colour: bool) -> str:
     dim, reset = (_DIM, _RESET) if colour else ("", "")
     # Titles and sentences were cleaned when read; a file name can still hold anything.
     source = f"{dim}— {answer.source.line()} ({printable(answer.source.path)}){reset}"
+    source += also_line(answer.also_in, dim, reset, indent="")
     if not answer.found:
         return f"{NOT_FOUND}\n{CLOSEST_LABEL}\n  {answer.sentence}\n{source}"
     return f"{mark_text(answer.sentence, answer.marks, colour)}\n{source}"
+
+
+def also_line(sources: tuple[Source, ...], dim: str, reset: str, indent: str) -> str:
+    """A line naming the other articles that tell the same sentence; empty when none do."""
+    if not sources:
+        return ""
+    named = "; ".join(printable(source.short()) for source in sources)
+    return f"\n{indent}{dim}  {ALSO_IN}: {named}{reset}"
 
 
 def render_more(hits: tuple[MoreHit, ...], *, colour: bool, first: int = 1) -> str:
@@ -40,5 +58,6 @@ def render_more(hits: tuple[MoreHit, ...], *, colour: bool, first: int = 1) -> s
     cyan, dim, reset = (_CYAN, _DIM, _RESET) if colour else ("", "", "")
     return "\n".join(
         f"{cyan}{number}.{reset} {hit.sentence}\n   {dim}— {hit.source.line()}{reset}"
+        + also_line(hit.also_in, dim, reset, indent=" ")
         for number, hit in enumerate(hits, start=first)
     )

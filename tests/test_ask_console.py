@@ -75,6 +75,7 @@ def test_ask_json_schema(workdir: Path) -> None:
         "confidence",
         "question_type",
         "more",
+        "also_in",
     }
     assert answer["found"] is True and answer["short_answer"] == "Around 1,500"
     assert answer["question_type"] == "number" and 0 <= answer["confidence"] <= 1
@@ -82,7 +83,9 @@ def test_ask_json_schema(workdir: Path) -> None:
     assert answer["source"]["paragraph"] == 5
     mark = answer["marks"][0]
     assert answer["sentence"][mark["start"] : mark["end"]] == "Around 1,500"
-    assert all(set(hit) == {"sentence", "context", "source", "score"} for hit in answer["more"])
+    keys = {"sentence", "context", "source", "score", "also_in"}
+    assert all(set(hit) == keys for hit in answer["more"])
+    assert answer["also_in"] == []  # one article: nothing else tells it
 
 
 def test_ask_file_answers_one_json_line_per_question(workdir: Path) -> None:

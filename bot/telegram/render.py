@@ -13,7 +13,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from index.answering.answer import CLOSEST_LABEL, NO_MORE, NOT_FOUND, Answer, Mark, MoreHit, Source
+from index.answering.answer import (
+    ALSO_IN,
+    CLOSEST_LABEL,
+    NO_MORE,
+    NOT_FOUND,
+    Answer,
+    Mark,
+    MoreHit,
+    Source,
+)
 
 MAX_MESSAGE_CHARS = 4096
 # A title or date longer than this (a title that is really a whole first paragraph) is cut
@@ -128,6 +137,14 @@ def source_line(source: Source) -> str:
     return "— " + escape(short.line())
 
 
+def also_line(sources: Sequence[Source]) -> list[str]:
+    """ "also in: Title (date); ..." as pieces, each article name escaped and shortened."""
+    if not sources:
+        return []
+    named = "; ".join(escape(shorten(source.short(), MAX_TITLE_CHARS)) for source in sources)
+    return ["\n", f"<i>{ALSO_IN}: {named}</i>"]
+
+
 def render_answer(answer: Answer, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """The answer sentence with its short answer in bold, then the source line.
 
@@ -138,11 +155,11 @@ def render_answer(answer: Answer, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
         return [escape(NOT_FOUND)]
     if answer.found:
         body = html_pieces(answer.sentence, answer.marks, limit)
-        pieces = [*body, "\n\n", source_line(answer.source)]
+        pieces = [*body, "\n\n", source_line(answer.source), *also_line(answer.also_in)]
     else:
         body = html_pieces(answer.sentence, (), limit)
         pieces = [escape(NOT_FOUND), "\n\n", escape(CLOSEST_LABEL), "\n", *body]
-        pieces += ["\n", source_line(answer.source)]
+        pieces += ["\n", source_line(answer.source), *also_line(answer.also_in)]
     return pack_messages(pieces, limit)
 
 
@@ -174,7 +191,7 @@ def render_more(
     pieces: list[str] = []
     for number, hit in enumerate(hits, start=first):
         pieces += [f"{number}. ", *html_pieces(hit.sentence, (), limit - 8)]
-        pieces += ["\n", source_line(hit.source), "\n\n"]
+        pieces += ["\n", source_line(hit.source), *also_line(hit.also_in), "\n\n"]
     return pack_messages(pieces, limit)
 
 

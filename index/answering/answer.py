@@ -14,17 +14,19 @@ from typing import Any
 import numpy as np
 
 from index.answering.candidates import Candidate, candidates_of, features_of
+from index.answering.duplicates import same_statement
 from index.answering.model import AnswerModel
 from index.answering.question import FRAMING_TERMS, Question, parse_question
 from index.answering.spans import short_answer
 from index.answering.verifier import verifier_row
-from index.search.searcher import Searcher, SearchResult
+from index.search.searcher import Hit, Searcher, SearchResult
 from index.storage.lexical import term_spans
 from index.storage.metadata import ArticleRecord, PassageRecord
 
 NOT_FOUND = "I couldn't find that in the articles."
 NO_MORE = "No further passages."
 CLOSEST_LABEL = "The closest passage, which may not answer it:"
+ALSO_IN = "also in"  # before the other articles that tell the same sentence
 MORE = 9  # further passages an answer holds, shown ``MORE_PAGE`` at a time
 MORE_PAGE = 3
 
@@ -46,6 +48,10 @@ class Source:
         parts.append(f"paragraph {self.paragraph}")
         return ", ".join(parts)
 
+    def short(self) -> str:
+        """ "Title (2017-10-15)": how an "also in" list names an article."""
+        return f"{self.title} ({self.date})" if self.date else self.title
+
 
 @dataclass(frozen=True)
 class Mark:
@@ -61,6 +67,7 @@ class MoreHit:
     context: str
     source: Source
     score: float
+    also_in: tuple[Source, ...] = ()  # other articles telling the same sentence
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ class Answer:
     confidence: float  # the verifier's P(the sentence is the answer)
     question_type: str
     more: tuple[MoreHit, ...] = field(default_factory=tuple)
+    also_in: tuple[Source, ...] = ()  # other articles telling the answer sentence
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,6 +131,8 @@ def build_answer(question: Question, result: SearchResult, model: AnswerModel) -
     found = confidence >= model.threshold
     span = span if found else None
     marks = (Mark(span.start, span.end),) if span else _word_marks(question, record.text)
+    source = source_of(best.hit.passage)
+    more, also_in = _more(scored, best, source, result)
     return Answer(
         question=question.text,
         found=found,
@@ -130,18 +140,27 @@ def build_answer(question: Question, result: SearchResult, model: AnswerModel) -
         short_answer=span.text if span else None,
         marks=marks,
         context=best.hit.passage.text,
-        source=source_of(best.hit.passage),
+        source=source,
         confidence=round(confidence, 4),
         question_type=kind,
-        more=_more(scored, best, result),
+        more=more,
+        also_in=also_in,
     )
 
 
-def _more(scored: Scored, best: Candidate, result: SearchResult) -> tuple[MoreHit, ...]:
-    """The best sentence of each other passage: the scored ones in the model's order, then
-    the passages past those the model reads, in search order (their score is 0: not judged)."""
+def _more(
+    scored: Scored, best: Candidate, source: Source, result: SearchResult
+) -> tuple[tuple[MoreHit, ...], tuple[Source, ...]]:
+    """The best sentence of each other passage, and the articles that repeat the answer.
+
+    The scored passages come in the model's order, then those past what the model reads, in
+    search order (their score is 0: not judged). A passage whose sentence tells the answer
+    sentence again, or one already listed, is not listed twice: its article joins that
+    sentence's "also in".
+    """
     seen = {best.hit.passage.id}
-    more: list[MoreHit] = []
+    answer_also = _AlsoIn(source)
+    listed: list[tuple[Hit, str, float, _AlsoIn]] = []
     ranked = [
         (scored.candidates[int(i)].hit, scored.candidates[int(i)].text, scored.probabilities[i])
         for i in scored.order
@@ -151,11 +170,32 @@ def _more(scored: Scored, best: Candidate, result: SearchResult) -> tuple[MoreHi
         if hit.passage.id in seen:
             continue
         seen.add(hit.passage.id)
-        score = round(float(probability), 4)
-        more.append(MoreHit(sentence, hit.passage.text, source_of(hit.passage), score))
-        if len(more) == MORE:
-            break
-    return tuple(more)
+        if same_statement(sentence, best.text):
+            answer_also.add(source_of(hit.passage))
+            continue
+        twin = next((also for _, text, _, also in listed if same_statement(sentence, text)), None)
+        if twin is not None:
+            twin.add(source_of(hit.passage))
+        elif len(listed) < MORE:
+            listed.append((hit, sentence, float(probability), _AlsoIn(source_of(hit.passage))))
+    more = tuple(
+        MoreHit(sentence, hit.passage.text, also.source, round(score, 4), tuple(also.others))
+        for hit, sentence, score, also in listed
+    )
+    return more, tuple(answer_also.others)
+
+
+@dataclass
+class _AlsoIn:
+    """A listed sentence's source and the other articles that tell it, each article once."""
+
+    source: Source
+    others: list[Source] = field(default_factory=list)
+
+    def add(self, other: Source) -> None:
+        keys = {self.source.key, *(known.key for known in self.others)}
+        if other.key not in keys:
+            self.others.append(other)
 
 
 def source_of(passage: PassageRecord) -> Source:
