@@ -309,7 +309,9 @@ def bench_scale(ctx: click.Context, counts: tuple[int, ...], vectors: Path | Non
 
     settings = settings_of(ctx)
     for count in counts:
-        figures = run_scale_bench(count, settings.faiss_exact_limit, vectors)
+        figures = run_scale_bench(
+            count, settings.faiss_exact_limit, vectors, settings.faiss_compress_limit
+        )
         click.echo(format_scale_bench(figures))
 
 

@@ -18,7 +18,7 @@ from index.analysis.embedder import DEFAULT_MODEL
 from index.answering.model import answer_model_fingerprint
 from index.build.builder import BuildOptions
 from index.corpus.passages import ChunkingSettings
-from index.storage.dense import DEFAULT_EXACT_LIMIT
+from index.storage.dense import DEFAULT_COMPRESS_LIMIT, DEFAULT_EXACT_LIMIT
 
 _CHUNKING = ChunkingSettings()  # the library's defaults, written once
 
@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     faiss_exact_limit: int = Field(
         DEFAULT_EXACT_LIMIT, ge=0, description="Above this many sentences FAISS uses IVF."
     )
+    faiss_compress_limit: int = Field(
+        DEFAULT_COMPRESS_LIMIT,
+        ge=0,
+        description="Above this many sentences the IVF lists hold 8-bit codes, re-ranked exactly.",
+    )
     faiss_nlist: int = Field(0, ge=0, description="IVF lists; 0 sizes them by the count.")
     faiss_nprobe: int = Field(0, ge=0, description="IVF lists probed; 0 is nlist / 64.")
     max_article_mb: float = Field(
@@ -106,6 +111,7 @@ class Settings(BaseSettings):
             exact_limit=self.faiss_exact_limit,
             ivf_nlist=self.faiss_nlist,
             ivf_nprobe=self.faiss_nprobe,
+            compress_limit=self.faiss_compress_limit,
             batch_size=self.embedding_batch_size,
             max_article_bytes=int(self.max_article_mb * 2**20),
             answer_model=answer_model_fingerprint(),

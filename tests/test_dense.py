@@ -67,3 +67,23 @@ def test_incremental_build_keeps_then_retrains_ivf(
     retrained = build_index(seeds, index_dir, embedder, options)
     assert retrained.dense.trained_on == retrained.sentences == 48
     assert retrained.retrained == "IVF retrained: trained on 16 vectors, now 48"
+
+
+def test_a_compressed_index_above_its_limit_reranks_exactly(tmp_path: Path) -> None:
+    vectors = clustered_vectors(20_000)
+    queries = clustered_vectors(200)[::-1].copy()
+    assert choose_params(20_000, exact_limit=1000, compress_limit=20_000).kind == "ivf"
+    params = choose_params(20_000, exact_limit=1000, compress_limit=10_000)
+    assert params.kind == "ivf-sq8" and params.rerank > 1
+    compressed = DenseIndex.build(vectors, params)
+    _, truth = DenseIndex.build(vectors, DenseParams("flat")).search(queries, 10)
+    scores, found = compressed.search(queries, 10)
+    recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
+    assert recall >= 0.95
+    # Re-ranked against the exact vectors: the scores are the true inner products, best first.
+    assert np.allclose(scores, np.einsum("qkd,qd->qk", vectors[found], queries), atol=1e-5)
+    assert (np.diff(scores, axis=1) <= 1e-6).all()
+    compressed.save(tmp_path / "sq8.faiss")
+    assert (tmp_path / "sq8.faiss").stat().st_size < vectors.nbytes / 3  # 8-bit codes
+    loaded = DenseIndex.load(tmp_path / "sq8.faiss", params, exact=vectors)
+    assert np.array_equal(loaded.search(queries[:5], 10)[1], found[:5])

@@ -20,12 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from bot.bench.measure import ms, percentile
+from bot.bench.measure import ms, peak_memory_since_reset_mb, percentile, reset_peak_memory
 from index.analysis.embedder import EMBED_BATCH, Embedder, ModelInfo
 from index.build.builder import BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
 from index.search.searcher import Searcher
-from index.storage.dense import DEFAULT_EXACT_LIMIT, DenseIndex, DenseParams
+from index.storage.dense import (
+    DEFAULT_COMPRESS_LIMIT,
+    DEFAULT_EXACT_LIMIT,
+    DenseIndex,
+    DenseParams,
+)
 from index.storage.store import open_index
 
 DIMENSION = 384
@@ -129,7 +134,10 @@ def _timed(calls: list[Any]) -> list[float]:
 
 
 def run_scale_bench(
-    count: int, exact_limit: int = DEFAULT_EXACT_LIMIT, base: Path | None = None
+    count: int,
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+    base: Path | None = None,
+    compress_limit: int = DEFAULT_COMPRESS_LIMIT,
 ) -> dict[str, Any]:
     """Build, load and search an index of ``count`` synthetic sentences."""
     centres = np.load(base, mmap_mode="r", allow_pickle=False) if base is not None else None
@@ -138,9 +146,12 @@ def run_scale_bench(
     with tempfile.TemporaryDirectory(prefix="newsdesk-scale-") as scratch:
         seeds, index_dir = Path(scratch) / "seeds", Path(scratch) / "index"
         write_synthetic_seeds(seeds, count)
-        report = build_index(
-            seeds, index_dir, embedder, BuildOptions(chunking=chunking, exact_limit=exact_limit)
+        options = BuildOptions(
+            chunking=chunking, exact_limit=exact_limit, compress_limit=compress_limit
         )
+        measured_peak = reset_peak_memory()
+        report = build_index(seeds, index_dir, embedder, options)
+        build_peak = peak_memory_since_reset_mb() if measured_peak else float("nan")
         folder = report.folder
         assert folder is not None
         disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
@@ -164,7 +175,7 @@ def run_scale_bench(
                 for w, q in zip(words, queries, strict=False)
             ]
         )
-        exact = DenseIndex.build(np.asarray(store.vectors), DenseParams("flat"))
+        exact = DenseIndex.build(np.asarray(store.vectors, dtype=np.float32), DenseParams("flat"))
         _, truth = exact.search(queries, 10)
         _, found = store.dense.search(queries, 10)
         recall = float(
@@ -175,6 +186,7 @@ def run_scale_bench(
         "sentences": report.sentences,
         "passages": report.passages,
         "build_seconds": round(report.seconds, 1),
+        "build_peak_mb": round(build_peak, 1),
         "index": report.dense.to_dict(),
         "disk_bytes_per_sentence": round(disk / report.sentences, 1),
         "load_seconds": round(load_seconds, 3),
@@ -204,10 +216,12 @@ def format_scale_bench(figures: dict[str, Any]) -> str:
         "exact"
         if index["kind"] == "flat"
         else (
-            f"IVF nlist={index['nlist']} nprobe={index['nprobe']} trained_on={index['trained_on']}"
+            f"{'IVF-SQ8' if index['kind'] == 'ivf-sq8' else 'IVF'} nlist={index['nlist']} "
+            f"nprobe={index['nprobe']} trained_on={index['trained_on']}"
+            + (f" rerank x{index['rerank']}" if index.get("rerank") else "")
         )
     )
-    build = f"build {figures['build_seconds']} s"
+    build = f"build {figures['build_seconds']} s, peak {figures['build_peak_mb']} MB"
     disk = f"{figures['disk_bytes_per_sentence']} bytes/sentence on disk"
     load = f"load {figures['load_seconds']} s (target <= 3)"
     memory = f"resident after load {figures['rss_after_load_mb']} MB (target <= 2500)"

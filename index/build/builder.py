@@ -44,9 +44,11 @@ from index.errors import (
     NewsdeskError,
 )
 from index.storage.dense import (
+    DEFAULT_COMPRESS_LIMIT,
     DEFAULT_EXACT_LIMIT,
     DenseIndex,
     DenseParams,
+    as_stored,
     choose_params,
     reuse_training,
 )
@@ -84,6 +86,7 @@ class BuildOptions:
     exact_limit: int = DEFAULT_EXACT_LIMIT
     ivf_nlist: int = 0  # 0: sized by the count
     ivf_nprobe: int = 0  # 0: sized by nlist
+    compress_limit: int = DEFAULT_COMPRESS_LIMIT  # above it, IVF with 8-bit codes
     batch_size: int = EMBED_BATCH
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
     show_progress: bool = False
@@ -128,12 +131,14 @@ def _dense_plan(
 
     Records in the report when an IVF index had outgrown its training and was retrained.
     """
-    wanted = choose_params(count, options.exact_limit, options.ivf_nlist, options.ivf_nprobe)
+    wanted = choose_params(
+        count, options.exact_limit, options.ivf_nlist, options.ivf_nprobe, options.compress_limit
+    )
     if previous is None:
         return wanted, None
     kept = reuse_training(previous.manifest.dense, wanted, count)
     if kept is None:
-        if previous.manifest.dense.kind == "ivf" and wanted.kind == "ivf":
+        if previous.manifest.dense.kind == wanted.kind and wanted.is_ivf:
             report.retrained = (
                 f"IVF retrained: trained on {previous.manifest.dense.trained_on} vectors, "
                 f"now {count}"
@@ -317,6 +322,7 @@ def _assemble_vectors(
         to_embed, batch_size=options.batch_size, show_progress=options.show_progress
     )
     report.embedded = len(fresh)
+    fresh = as_stored(fresh)  # as the build keeps them, so reused and new rows agree
     total = sum(len(split.sentences) for split in splits)
     if not reuse:
         return fresh  # every article embedded, in build order: no second copy to assemble
@@ -326,7 +332,7 @@ def _assemble_vectors(
         count = len(split.sentences)
         rows = reuse.get(split.article.id)
         if rows is not None and previous is not None:
-            vectors[row : row + count] = previous.vectors[rows]
+            vectors[row : row + count] = as_stored(previous.vectors[rows])  # float32 if older
         else:
             vectors[row : row + count] = fresh[fresh_row : fresh_row + count]
             fresh_row += count

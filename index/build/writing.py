@@ -25,7 +25,7 @@ from index.errors import (
     NewsdeskError,
     QueryEncoderError,
 )
-from index.storage.dense import DenseIndex, DenseParams
+from index.storage.dense import STORED_DTYPE, DenseIndex, DenseParams
 from index.storage.lexical import LexicalIndex
 from index.storage.manifest import (
     FORMAT_VERSION,
@@ -77,7 +77,7 @@ class BuildStamp:
 def write_build(folder: Path, contents: BuildContents, stamp: BuildStamp) -> None:
     """Write every file of the build into ``folder``, the manifest (with their sizes) last."""
     splits, vectors = contents.splits, contents.vectors
-    np.save(folder / VECTORS_FILE, vectors)
+    np.save(folder / VECTORS_FILE, vectors.astype(STORED_DTYPE))  # one half-size copy
     sentence_passages = write_metadata(folder / METADATA_FILE, splits, contents.entities)
     np.save(folder / SENTENCE_PASSAGES_FILE, np.asarray(sentence_passages, dtype=np.int32))
     np.save(folder / PASSAGE_SENTENCES_FILE, passage_bounds(splits))

@@ -1,8 +1,11 @@
-"""The dense side: a FAISS index over sentence vectors, exact when small, IVF when large.
+"""The dense side: a FAISS index over sentence vectors, exact when small, IVF when large, and
+IVF with 8-bit scalar quantization (a quarter of the bytes) when very large.
 
 Vectors are unit length, so the inner product FAISS computes is the cosine similarity. FAISS id
 ``i`` is row ``i`` of the build's sentence table; FAISS pads missing results with id -1, which
-``DenseIndex.search`` drops so that no caller ever indexes a list with it.
+``DenseIndex.search`` drops so that no caller ever indexes a list with it. A quantized index
+finds ``rerank`` times the candidates asked for and orders them by their exact vectors (the
+build's float16 copy, memory-mapped), so its ranking is exact over what it finds.
 """
 
 from __future__ import annotations
@@ -18,6 +21,12 @@ from index.errors import IndexCorruptError
 
 # Exact search of 50,000 384-d vectors takes about 4 ms on one core: past that, IVF.
 DEFAULT_EXACT_LIMIT = 50_000
+# Past this many vectors the lists hold 8-bit codes (384 bytes a vector instead of 1,536).
+DEFAULT_COMPRESS_LIMIT = 2_000_000
+# A quantized index takes this many times the asked-for candidates before exact re-ranking.
+RERANK_FACTOR = 4
+# The dtype of the build's copy of the vectors: half the bytes, cosines within ~1e-3.
+STORED_DTYPE = np.float16
 # An IVF index keeps its trained lists until it holds this many times the vectors it was trained
 # on; past that the lists are too coarse for the data and the build retrains them.
 RETRAIN_GROWTH = 2.0
@@ -27,17 +36,29 @@ RETRAIN_GROWTH = 2.0
 class DenseParams:
     """The FAISS index kind and its parameters, recorded in the manifest."""
 
-    kind: str  # "flat" (exact) or "ivf"
+    kind: str  # "flat" (exact), "ivf" (IVF-Flat) or "ivf-sq8" (IVF, 8-bit scalar quantizer)
     nlist: int = 0
     nprobe: int = 0
     trained_on: int = 0
+    rerank: int = 0  # for "ivf-sq8": candidates taken per result, re-ranked exactly
+
+    @property
+    def is_ivf(self) -> bool:
+        return self.kind in ("ivf", "ivf-sq8")
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def choose_params(count: int, exact_limit: int, nlist: int = 0, nprobe: int = 0) -> DenseParams:
-    """Exact search up to ``exact_limit`` vectors; above it IVF sized by the count.
+def choose_params(
+    count: int,
+    exact_limit: int,
+    nlist: int = 0,
+    nprobe: int = 0,
+    compress_limit: int = DEFAULT_COMPRESS_LIMIT,
+) -> DenseParams:
+    """Exact search up to ``exact_limit`` vectors; above it IVF sized by the count, with 8-bit
+    codes and exact re-ranking above ``compress_limit``.
 
     ``nlist`` is sqrt(n) (so a probe scans lists of about sqrt(n) vectors) and ``nprobe``
     scans 1/64 of them (at least 8), unless given (non-zero). Training uses 64 points a list,
@@ -50,15 +71,22 @@ def choose_params(count: int, exact_limit: int, nlist: int = 0, nprobe: int = 0)
     # k-means wants ~39 training points per centroid; fewer lists than that warn and degrade.
     nlist = min(nlist, max(1, count // 39))
     nprobe = min(nprobe or max(8, nlist // 64), nlist)
+    if count > compress_limit:
+        return DenseParams(
+            "ivf-sq8", nlist=nlist, nprobe=nprobe, trained_on=count, rerank=RERANK_FACTOR
+        )
     return DenseParams("ivf", nlist=nlist, nprobe=nprobe, trained_on=count)
 
 
 class DenseIndex:
     """A FAISS index with the parameters it was built with."""
 
-    def __init__(self, index: faiss.Index, params: DenseParams) -> None:
+    def __init__(
+        self, index: faiss.Index, params: DenseParams, exact: np.ndarray | None = None
+    ) -> None:
         self.index = index
         self.params = params
+        self.exact = exact  # the vectors, row = id, to re-rank a quantized index's candidates
 
     @property
     def count(self) -> int:
@@ -78,18 +106,30 @@ class DenseIndex:
             index: faiss.Index = faiss.IndexFlatIP(dimension)
         else:
             quantizer = faiss.IndexFlatIP(dimension)
-            index = faiss.IndexIVFFlat(
-                quantizer, dimension, params.nlist, faiss.METRIC_INNER_PRODUCT
-            )
+            if params.kind == "ivf-sq8":
+                index = faiss.IndexIVFScalarQuantizer(
+                    quantizer,
+                    dimension,
+                    params.nlist,
+                    faiss.ScalarQuantizer.QT_8bit,
+                    faiss.METRIC_INNER_PRODUCT,
+                )
+            else:
+                index = faiss.IndexIVFFlat(
+                    quantizer, dimension, params.nlist, faiss.METRIC_INNER_PRODUCT
+                )
             if centroids is not None:
                 quantizer.add(centroids)
+                # With the lists given, train() only fits the 8-bit codes' ranges (no k-means).
+                if params.kind == "ivf-sq8":
+                    index.train(_training_sample(vectors, params.nlist))
                 index.is_trained = True
             else:
                 index.train(_training_sample(vectors, params.nlist))
             index.nprobe = params.nprobe
         if len(vectors):
             index.add(vectors)
-        return cls(index, params)
+        return cls(index, params, vectors if params.rerank else None)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, ids) per query row; ids of -1 are removed (ragged lists)."""
@@ -100,16 +140,31 @@ class DenseIndex:
             faiss.omp_set_num_threads(1)
         if self.count == 0:
             return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-        scores, ids = self.index.search(queries, min(k, self.count))
+        wanted = min(k, self.count)
+        taken = min(wanted * max(1, self.params.rerank), self.count)
+        scores, ids = self.index.search(queries, taken)
         if (ids < 0).any():
             # Only IVF with too few probed vectors pads; keep the kept prefix per row.
             keep = min(int((row >= 0).sum()) for row in ids)
             scores, ids = scores[:, :keep], ids[:, :keep]
-        return scores, ids
+        if self.exact is not None and self.params.rerank and ids.shape[1]:
+            scores, ids = self._rerank(queries, ids, wanted)
+        return scores[:, :wanted], ids[:, :wanted]
+
+    def _rerank(
+        self, queries: np.ndarray, ids: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Order each row's candidates by their exact inner product with the query."""
+        assert self.exact is not None
+        ids = np.sort(ids, axis=1)  # ascending rows: the memory-mapped file is read forward
+        rows = self.exact[ids.ravel()].astype(np.float32).reshape(*ids.shape, -1)
+        exact = np.einsum("qcd,qd->qc", rows, queries.astype(np.float32))
+        order = np.argsort(-exact, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(exact, order, 1), np.take_along_axis(ids, order, 1)
 
     def centroids(self) -> np.ndarray | None:
         """The trained IVF list centroids, or None for an exact index."""
-        if self.params.kind != "ivf":
+        if not self.params.is_ivf:
             return None
         quantizer = faiss.extract_index_ivf(self.index).quantizer
         return np.ascontiguousarray(quantizer.reconstruct_n(0, quantizer.ntotal), dtype=np.float32)
@@ -118,8 +173,18 @@ class DenseIndex:
         faiss.write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path, params: DenseParams, *, mmap: bool = True) -> DenseIndex:
-        """Read the index, memory-mapped where FAISS supports it for this index kind."""
+    def load(
+        cls,
+        path: Path,
+        params: DenseParams,
+        *,
+        mmap: bool = True,
+        exact: np.ndarray | None = None,
+    ) -> DenseIndex:
+        """Read the index, memory-mapped where FAISS supports it for this index kind.
+
+        ``exact`` (the build's vectors) re-ranks a quantized index's candidates.
+        """
         try:
             flags = faiss.IO_FLAG_MMAP if mmap else 0
             try:
@@ -130,9 +195,9 @@ class DenseIndex:
             raise IndexCorruptError(
                 f"FAISS file {path} is unreadable ({_last_line(error)})"
             ) from None
-        if params.kind == "ivf":
+        if params.is_ivf:
             faiss.extract_index_ivf(index).nprobe = params.nprobe
-        return cls(index, params)
+        return cls(index, params, exact if params.rerank else None)
 
 
 def reuse_training(previous: DenseParams, wanted: DenseParams, count: int) -> DenseParams | None:
@@ -141,12 +206,21 @@ def reuse_training(previous: DenseParams, wanted: DenseParams, count: int) -> De
     Training is kept while both builds are IVF and the index has not outgrown its training by
     ``RETRAIN_GROWTH`` (nor shrunk below it, where fewer lists would fit better).
     """
-    if previous.kind != "ivf" or wanted.kind != "ivf" or previous.trained_on <= 0:
+    if previous.kind != wanted.kind or not wanted.is_ivf or previous.trained_on <= 0:
         return None
     growth = count / previous.trained_on
     if growth > RETRAIN_GROWTH or growth < 1 / RETRAIN_GROWTH:
         return None
     return previous
+
+
+def as_stored(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` rounded as the build stores them (float16), back in float32 for FAISS.
+
+    Every build rounds its vectors so, whether embedded now or reused from the previous build's
+    file, a sentence has the same vector in FAISS and in the stored copy.
+    """
+    return vectors.astype(STORED_DTYPE).astype(np.float32)
 
 
 def _training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:

@@ -118,7 +118,7 @@ def open_index(
     sentence_passages = _load_array(folder / SENTENCE_PASSAGES_FILE, (counts["sentences"],))
     passage_sentences = _load_array(folder / PASSAGE_SENTENCES_FILE, (counts["passages"], 2))
     try:
-        dense = DenseIndex.load(folder / FAISS_FILE, manifest.dense)
+        dense = DenseIndex.load(folder / FAISS_FILE, manifest.dense, exact=vectors)
     except IndexCorruptError:  # FAISS's own message is a C++ assertion, no use to a person
         raise IndexCorruptError(
             f"index file {folder / FAISS_FILE} is unreadable by FAISS"
