@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from bot.bench.squad_data import DEFAULT_SQUAD, parse_slice
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
-from bot.reports import describe_build, describe_error, describe_manifest
+from bot.reports import describe_build, describe_error, describe_feedback, describe_manifest
 from bot.runtime import build_setup, configure_logging
 from bot.text_render import render_answer
 from index.errors import NewsdeskError
@@ -176,14 +176,47 @@ def _ask_each_line(engine: Engine, lines: BinaryIO) -> None:
 @cli.command("console")
 @click.pass_context
 def console(ctx: click.Context) -> None:
-    """Ask questions one after another (:more, :context, :sources, :quit)."""
+    """Ask questions one after another (:more, :context, :good, :bad, :sources, :quit)."""
     from bot.console import run_console
+    from bot.feedback import feedback_log_of
 
-    run_console(_load_engine(settings_of(ctx)))
+    settings = settings_of(ctx)
+    run_console(_load_engine(settings), feedback_log_of(settings))
 
 
 def _say(message: str) -> None:
     click.echo(message, err=True)
+
+
+@cli.command("feedback")
+@click.option(
+    "--export",
+    "export_to",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the 👎 questions as JSON Lines in the news benchmark's question format.",
+)
+@click.pass_context
+def feedback(ctx: click.Context, export_to: Path | None) -> None:
+    """👍 / 👎 counts by question type, from the feedback log beside the index."""
+    from bot.feedback import bad_questions, feedback_log_of, summarise
+
+    log = feedback_log_of(settings_of(ctx))
+    votes = log.votes()
+    if not votes:
+        fail(f"no feedback yet: {log.path} holds no vote (👍 / 👎 in Telegram, :good / :bad)", 1)
+    if export_to is not None:
+        rows = bad_questions(votes)
+        lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        try:
+            export_to.write_text(lines, encoding="utf-8")
+        except OSError as error:
+            raise NewsdeskError(f"cannot write {export_to} ({error.strerror})") from None
+        click.echo(
+            f"{len(rows)} 👎 question(s) written to {export_to}: fill in each answer and "
+            "sentence (and the article) before adding them to the benchmark."
+        )
+        return
+    click.echo(describe_feedback(summarise(votes)))
 
 
 @cli.command("telegram")

@@ -6,11 +6,14 @@ GNU readline (in the standard library) gives line editing and a history kept acr
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from bot.engine import Engine
+from bot.feedback import BAD, GOOD, FeedbackLog
 from bot.text_render import render_answer, render_more
 from index.answering.answer import MORE_PAGE, Answer
 from index.corpus.articles import printable
@@ -21,6 +24,7 @@ HISTORY_LENGTH = 1000
 HELP = """Type a question and press Enter.
   :more      the next passages for the last question
   :context   the whole passage around the last answer
+  :good      the last answer was right (:bad: it was not); saved to the feedback log
   :sources   the articles in the index
   :help      this help
   :quit      leave (Ctrl-D works too)"""
@@ -29,11 +33,19 @@ HELP = """Type a question and press Enter.
 class Console:
     """The state of one console session: the engine and the last answer."""
 
-    def __init__(self, engine: Engine, write: Callable[[str], None], colour: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        write: Callable[[str], None],
+        colour: bool,
+        feedback: FeedbackLog | None = None,
+    ) -> None:
         self.engine = engine
         self.write = write
         self.colour = colour
+        self.feedback = feedback
         self.last: Answer | None = None
+        self.last_id = ""  # the last answer's id in the feedback log (a second vote replaces)
         self.more_shown = 0  # of the last answer's further passages, by :more so far
 
     def handle(self, line: str) -> bool:
@@ -44,6 +56,7 @@ class Console:
         if line.startswith(":"):
             return self._command(line[1:].lower())
         self.last = self.engine.ask(line)
+        self.last_id = secrets.token_urlsafe(8)
         self.more_shown = 0
         self.write(render_answer(self.last, colour=self.colour))
         return True
@@ -55,8 +68,10 @@ class Console:
             self.write(HELP)
         elif name == "sources":
             self.write(self._sources())
-        elif name in {"more", "context"} and self.last is None:
+        elif name in {"more", "context", GOOD, BAD} and self.last is None:
             self.write("Ask a question first.")
+        elif name in {GOOD, BAD} and self.last is not None:
+            self.write(self._vote(self.last, name))
         elif name == "more" and self.last is not None:
             first = self.more_shown
             page = self.last.more[first : first + MORE_PAGE]
@@ -69,6 +84,18 @@ class Console:
             self.write(f"Unknown command ':{name}'. Type :help for the commands.")
         return True
 
+    def _vote(self, answer: Answer, vote: str) -> str:
+        if self.feedback is None:
+            return "Feedback is not kept in this session."
+        self.feedback.record(
+            answer,
+            vote,
+            chat=f"console:{os.getuid()}",
+            answer_id=self.last_id,
+            build_id=self.engine.store.manifest.build_id,
+        )
+        return f"Thanks: noted {'👍' if vote == GOOD else '👎'} (a second vote replaces it)."
+
     def _sources(self) -> str:
         articles = self.engine.articles()
         lines = [f"{len(articles)} article(s) indexed:"]
@@ -76,9 +103,9 @@ class Console:
         return "\n".join(lines)
 
 
-def run_console(engine: Engine) -> None:
-    """Read questions until :quit or end of input."""
-    console = Console(engine, print, colour=sys.stdout.isatty())
+def run_console(engine: Engine, feedback: FeedbackLog | None = None) -> None:
+    """Read questions until :quit or end of input; ``:good`` / ``:bad`` go to ``feedback``."""
+    console = Console(engine, print, colour=sys.stdout.isatty(), feedback=feedback)
     interactive = sys.stdin.isatty()
     if interactive:
         _load_history()

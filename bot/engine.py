@@ -17,7 +17,8 @@ from bot.config import IndexSetup
 from bot.runtime import build_setup, import_lightgbm_without_sklearn, load_build_embedder
 from index.analysis.embedder import Embedder, model_fingerprint
 from index.analysis.entities import EntityTagger
-from index.answering.answer import Answer, answer_question
+from index.answering.answer import Answer, answer_question, refused_answer
+from index.answering.language import REFUSAL, is_english
 from index.answering.model import AnswerModel, load_answer_model
 from index.build.builder import BuildReport
 from index.errors import IndexMismatchError, IndexMissingError, Remedy
@@ -133,9 +134,15 @@ class Engine:
         return self._searcher.store
 
     def ask(self, question: str, k: int = 10) -> Answer:
-        """Answer one question (blocking: run it in a thread from async code)."""
-        searcher = self._searcher  # one consistent index for the whole question
-        answer, _ = answer_question(searcher, self.answer_model, question, k)
+        """Answer one question (blocking: run it in a thread from async code).
+
+        A question not in English is not searched: its answer's ``refusal`` says so.
+        """
+        if not is_english(question):
+            answer = refused_answer(question.strip(), REFUSAL)
+        else:
+            searcher = self._searcher  # one consistent index for the whole question
+            answer, _ = answer_question(searcher, self.answer_model, question, k)
         with self._count_lock:  # asked from several threads at once by the bot
             self._questions += 1
         return answer

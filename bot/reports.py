@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.feedback import BAD, GOOD, FeedbackSummary
 from index.analysis.embedder import DEFAULT_MODEL
 from index.build.builder import BuildReport
 from index.corpus.articles import printable
@@ -108,4 +109,19 @@ def describe_manifest(manifest: Manifest, folder: Path) -> str:
             f"    - {entry.title} ({date}), {printable(key)}: "
             f"{plural(entry.sentence_count, 'sentence')}"
         )
+    return "\n".join(lines)
+
+
+def describe_feedback(summary: FeedbackSummary) -> str:
+    """👍 / 👎 counts by question type, each answer counted once (its latest vote)."""
+    good = sum(counts[GOOD] for counts in summary.by_type.values())
+    bad = sum(counts[BAD] for counts in summary.by_type.values())
+    lines = [
+        f"{plural(summary.votes, 'answer')} voted on: {good} 👍, {bad} 👎 (latest vote each).",
+        f"  {'question type':<14}{'👍':>5}{'👎':>5}  👎 share",
+    ]
+    for kind, counts in summary.by_type.items():
+        total = counts[GOOD] + counts[BAD]
+        share = f"{counts[BAD] / total:.0%}" if total else "-"
+        lines.append(f"  {kind:<14}{counts[GOOD]:>5}{counts[BAD]:>5}  {share:>8}")
     return "\n".join(lines)

@@ -32,6 +32,8 @@ def mark_text(text: str, marks: tuple[Mark, ...], colour: bool) -> str:
 
 def render_answer(answer: Answer, *, colour: bool) -> str:
     """The answer sentence first, then its source; a declined answer says so first."""
+    if answer.refusal_text is not None:
+        return answer.refusal_text
     if answer.source is None:
         return NOT_FOUND + " (the index is empty)"
     dim, reset = (_DIM, _RESET) if colour else ("", "")

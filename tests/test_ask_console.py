@@ -76,9 +76,11 @@ def test_ask_json_schema(workdir: Path) -> None:
         "question_type",
         "more",
         "also_in",
+        "refusal",
     }
     assert answer["found"] is True and answer["short_answer"] == "Around 1,500"
     assert answer["question_type"] == "number" and 0 <= answer["confidence"] <= 1
+    assert answer["refusal"] is None
     assert set(answer["source"]) == {"title", "date", "paragraph", "path", "url", "key"}
     assert answer["source"]["paragraph"] == 5
     mark = answer["marks"][0]
@@ -86,6 +88,16 @@ def test_ask_json_schema(workdir: Path) -> None:
     keys = {"sentence", "context", "source", "score", "also_in"}
     assert all(set(hit) == keys for hit in answer["more"])
     assert answer["also_in"] == []  # one article: nothing else tells it
+
+
+def test_a_question_in_spanish_gets_one_clear_line(workdir: Path) -> None:
+    spanish = "¿Cuántos civiles salieron de Raqqa?"
+    result = newsdesk(workdir, "ask", spanish)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "I can read questions in English; these articles are in English.\n"
+    as_json = json.loads(newsdesk(workdir, "ask", "--json", spanish).stdout)
+    assert as_json["refusal"] == "not_english" and as_json["found"] is False
+    assert as_json["question"] == spanish and as_json["source"] is None
 
 
 def test_ask_file_answers_one_json_line_per_question(workdir: Path) -> None:
@@ -141,6 +153,12 @@ def test_console_session(workdir: Path) -> None:
         child.sendline(":context")
         child.expect("Mustafa Bali, the spokesman")
         child.expect_exact("newsdesk> ")
+        child.sendline(":good")
+        child.expect_exact("Thanks: noted 👍")
+        child.expect_exact("newsdesk> ")
+        child.sendline("Was hat Mustafa Bali gesagt?")
+        child.expect_exact("I can read questions in English; these articles are in English.")
+        child.expect_exact("newsdesk> ")
         child.sendline(":sources")
         child.expect(r"1 article\(s\) indexed")
         child.expect_exact("newsdesk> ")
@@ -153,6 +171,8 @@ def test_console_session(workdir: Path) -> None:
         child.close()
     assert child.exitstatus == 0
     assert QUESTION in (workdir / ".newsdesk_history").read_text()
+    [vote] = (workdir / "var" / "index" / "feedback.jsonl").read_text().splitlines()
+    assert json.loads(vote)["vote"] == "good" and json.loads(vote)["question"] == QUESTION
 
 
 def test_console_ends_on_ctrl_d(workdir: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -156,3 +158,39 @@ def test_telegram_without_a_network_is_one_line(tmp_path: Path) -> None:
     wanted = f"newsdesk: cannot reach the Bot API at http://127.0.0.1:{port}/bot: NetworkError"
     assert lines[-1] == wanted
     assert len(lines) <= 4 and "Traceback" not in result.stderr
+
+
+def test_feedback_summary_and_export(tmp_path: Path) -> None:
+    nothing = newsdesk("feedback", cwd=tmp_path)
+    assert nothing.returncode == 1 and nothing.stdout == ""
+    assert nothing.stderr.startswith("newsdesk: no feedback yet: var/index/feedback.jsonl")
+    index = tmp_path / "var" / "index"
+    index.mkdir(parents=True)
+    votes = [
+        {"chat": "c1", "answer_id": "a", "vote": "good", "question": "Who won?",
+         "question_type": "person", "sentence": "Bali won.", "source": None},
+        {"chat": "c1", "answer_id": "b", "vote": "bad", "question": "How many left?",
+         "question_type": "number", "sentence": "Some left.",
+         "source": {"title": "T", "date": None, "paragraph": 1, "article": "x.txt"}},
+        {"chat": "c2", "answer_id": "c", "vote": "bad", "question": "Who won?",
+         "question_type": "person", "sentence": "Bali won.", "source": None},
+    ]  # fmt: skip
+    (index / "feedback.jsonl").write_text("".join(json.dumps(v) + "\n" for v in votes))
+    summary = newsdesk("feedback", cwd=tmp_path)
+    assert summary.returncode == 0, summary.stderr
+    assert summary.stdout.startswith("3 answers voted on: 1 👍, 2 👎")
+    assert re.search(r"number\s+0\s+1\s+100%", summary.stdout)
+    assert re.search(r"person\s+1\s+1\s+50%", summary.stdout)
+
+    exported = newsdesk("feedback", "--export", "bad.jsonl", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert "2 👎 question(s) written to bad.jsonl" in exported.stdout
+    rows = [json.loads(line) for line in (tmp_path / "bad.jsonl").read_text().splitlines()]
+    assert [(row["question"], row["kind"]) for row in rows] == [
+        ("How many left?", "how_many"),
+        ("Who won?", "who"),
+    ]
+    assert all(row["answer"] == [] and row["sentence"] == "" for row in rows)
+    unwritable = newsdesk("feedback", "--export", "no/such/dir/bad.jsonl", cwd=tmp_path)
+    assert unwritable.returncode == 1 and "Traceback" not in unwritable.stderr
+    assert unwritable.stderr.startswith("newsdesk: cannot write no/such/dir/bad.jsonl")

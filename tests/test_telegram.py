@@ -24,6 +24,7 @@ from bot.bench.fake_telegram.running import serving
 from bot.bench.fake_telegram.server import BOT_ID, BOT_USERNAME, FakeBotApi
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
+from bot.feedback import FEEDBACK_FILE, chat_hash
 from bot.telegram.app import build_application, run_bot
 from bot.telegram.render import MAX_MESSAGE_CHARS
 from bot.telegram.state import desk_of
@@ -99,7 +100,7 @@ def test_private_question_answers_in_bold_with_source(api: FakeBotApi, engine: E
     assert "this final battle could take hours or days" in reply
     assert "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph 2" in reply
     assert api.calls_to("sendMessage", ALICE)[0].params["parse_mode"] == "HTML"
-    assert set(keyboard_data(api, ALICE)) == {"More", "Context"}
+    assert set(keyboard_data(api, ALICE)) == {"More", "Context", "👍", "👎"}
     assert api.calls_to("setMyCommands") == []  # the engine was given: no post_init load
 
 
@@ -129,6 +130,40 @@ def test_more_and_context_buttons_and_forged_data(api: FakeBotApi, engine: Engin
     assert answers[2:] == ["This answer has expired. Please ask again."] * 3
     assert api.sent_texts(BOB) == []
     assert len(api.sent_texts(ALICE)) == 3  # nothing from the articles for forged data
+
+
+def test_thumbs_up_writes_one_line_to_the_feedback_log(api: FakeBotApi, engine: Engine) -> None:
+    log = engine.setup.index_dir / FEEDBACK_FILE
+    log.unlink(missing_ok=True)
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message(RAQQA_QUESTION, chat_id=ALICE)
+        api.wait_for_messages(ALICE, 1)
+        buttons, answer_message = keyboard_data(api, ALICE), api.last_message_id(ALICE)
+        assert buttons["👍"].startswith("good:") and len(buttons["👍"]) <= 64
+        api.push_callback(buttons["👍"], message_id=answer_message, chat_id=ALICE, user_id=ALICE)
+        api.wait_for(lambda: len(api.calls_to("answerCallbackQuery")) >= 1)
+        # Someone else pressing the button of Alice's answer from another chat: nothing written.
+        api.push_callback(buttons["👎"], message_id=answer_message, chat_id=BOB, user_id=BOB)
+        api.wait_for(lambda: len(api.calls_to("answerCallbackQuery")) >= 2, settle=0.3)
+    [line] = log.read_text(encoding="utf-8").splitlines()
+    vote = json.loads(line)
+    assert vote["vote"] == "good" and vote["question"] == RAQQA_QUESTION
+    assert vote["chat"] == chat_hash(ALICE) and str(ALICE) not in line
+    assert vote["build_id"] == engine.store.manifest.build_id
+    assert vote["source"]["paragraph"] == 2 and "Mustafa Bali" in vote["sentence"]
+    thanks = [c.params.get("text") for c in api.calls_to("answerCallbackQuery")]
+    assert thanks == ["Thanks: noted 👍", "This answer has expired. Please ask again."]
+    assert len(api.sent_texts(ALICE)) == 1  # a vote sends no message, only the button's toast
+
+
+def test_a_question_in_spanish_is_told_the_bot_reads_english(
+    api: FakeBotApi, engine: Engine
+) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message("¿Qué dijo Mustafa Bali sobre la batalla final?", chat_id=ALICE)
+        [reply] = api.wait_for_messages(ALICE, 1)
+    assert reply == "I can read questions in English; these articles are in English."
+    assert set(keyboard_data(api, ALICE)) == {"👍", "👎"}
 
 
 def test_declined_question_offers_the_closest_passage(api: FakeBotApi, engine: Engine) -> None:

@@ -36,6 +36,7 @@ from bot.telegram.replies import (
     REINDEX_RUNNING,
     REINDEX_STARTED,
     SORRY,
+    VOTED,
     describe_reindex,
     describe_stats,
     help_lines,
@@ -51,7 +52,8 @@ logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
 TYPING_REFRESH_SECONDS = 4.5  # Telegram shows "typing…" for about 5 seconds
-CALLBACK_DATA = re.compile(r"^(more|context):([A-Za-z0-9_-]{1,32})$")
+CALLBACK_DATA = re.compile(r"^(more|context|good|bad):([A-Za-z0-9_-]{1,32})$")
+VOTE_LABELS = {"good": "👍", "bad": "👎"}
 _COMMAND_PREFIX = re.compile(r"^/\S*")
 
 
@@ -106,14 +108,20 @@ async def typing_in(bot: Bot, chat_id: int, after: float) -> AsyncIterator[None]
             await typing
 
 
-def answer_keyboard(answer: Answer, answer_id: str) -> InlineKeyboardMarkup | None:
-    """ "More" and "Context" buttons that carry only the answer's server-side id."""
+def answer_keyboard(answer: Answer, answer_id: str) -> InlineKeyboardMarkup:
+    """ "More", "Context", 👍 and 👎 buttons that carry only the answer's server-side id.
+
+    Every answer can be voted on, a decline or a refusal too: a 👎 there is a question the
+    bot should have answered.
+    """
     buttons = []
     if answer.more:
         buttons.append(InlineKeyboardButton("More", callback_data=f"more:{answer_id}"))
     if answer.source is not None and answer.context:
         buttons.append(InlineKeyboardButton("Context", callback_data=f"context:{answer_id}"))
-    return InlineKeyboardMarkup([buttons]) if buttons else None
+    for vote, label in VOTE_LABELS.items():
+        buttons.append(InlineKeyboardButton(label, callback_data=f"{vote}:{answer_id}"))
+    return InlineKeyboardMarkup([buttons])
 
 
 async def answer_question(update: Update, context: NewsContext, question: str) -> None:
@@ -256,7 +264,7 @@ async def unknown_command(update: Update, context: NewsContext) -> None:
 
 
 async def button_callback(update: Update, context: NewsContext) -> None:
-    """ "More" and "Context": look the answer up server-side, for this chat only."""
+    """ "More", "Context", 👍 and 👎: look the answer up server-side, for this chat only."""
     query = update.callback_query
     if query is None:
         return
@@ -264,8 +272,12 @@ async def button_callback(update: Update, context: NewsContext) -> None:
     chat_id = query.message.chat.id if query.message is not None else None
     answers = context.desk.answers
     answer = answers.find(match.group(2), chat_id) if match else None
-    if match is None or answer is None or query.message is None:
+    if match is None or answer is None or query.message is None or chat_id is None:
         await query.answer(EXPIRED)
+        return
+    if match.group(1) in VOTE_LABELS:
+        await _vote(context, answer, match.group(1), chat_id, match.group(2))
+        await query.answer(VOTED[match.group(1)])
         return
     await query.answer()
     if match.group(1) == "more":
@@ -281,6 +293,21 @@ async def button_callback(update: Update, context: NewsContext) -> None:
             parse_mode=ParseMode.HTML,
             reply_parameters=reply_to if number == 0 else None,
         )
+
+
+async def _vote(
+    context: NewsContext, answer: Answer, vote: str, chat_id: int, answer_id: str
+) -> None:
+    """Append the vote to the feedback log on a thread: file I/O stays off the event loop."""
+    build_id = context.engine.store.manifest.build_id
+    await asyncio.to_thread(
+        context.desk.feedback.record,
+        answer,
+        vote,
+        chat=chat_id,
+        answer_id=answer_id,
+        build_id=build_id,
+    )
 
 
 async def error_handler(update: object, context: NewsContext) -> None:

@@ -149,8 +149,10 @@ def render_answer(answer: Answer, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """The answer sentence with its short answer in bold, then the source line.
 
     A declined answer says so first and shows the closest sentence without bold, labelled, so a
-    reader never mistakes it for an answer.
+    reader never mistakes it for an answer. A refused question (not in English) says why.
     """
+    if answer.refusal_text is not None:
+        return [escape(answer.refusal_text)]
     if answer.source is None:
         return [escape(NOT_FOUND)]
     if answer.found:

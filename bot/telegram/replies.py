@@ -23,6 +23,7 @@ QUESTION_TOO_LONG = "That question is too long: please keep it under {limit} cha
 REINDEX_RUNNING = "A reindex is already running."
 REINDEX_STARTED = "Reindexing the seeds folder; questions are answered meanwhile."
 REINDEX_FAILED = "Reindex failed, the index is unchanged: {reason}"
+VOTED = {"good": "Thanks: noted 👍", "bad": "Thanks: noted 👎, it helps us improve."}
 
 # Shapes of example questions for /start, filled with article titles in turn.
 _EXAMPLE_SHAPES = (
@@ -80,7 +81,8 @@ def help_lines(is_admin: bool) -> list[str]:
     lines = [
         "Send me a question and I answer with the sentence from the articles that answers it, "
         "the short answer in bold, and where it comes from.",
-        "“More” shows the next best passages, “Context” the whole passage.",
+        "“More” shows the next best passages, “Context” the whole passage; 👍 or 👎 tells us "
+        "whether the answer was right (pressing again changes your vote).",
         "If the articles don't say, I tell you so and show the closest passage.",
         "",
         "/ask QUESTION: ask (in groups, or mention me, or reply to me)",

@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.engine import Engine
+from bot.feedback import FeedbackLog, feedback_log_of
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory
 from bot.telegram.answers import AnswerCache
 from index.analysis.embedder import one_thread_per_question
@@ -47,6 +48,7 @@ class Desk:
     limiter: QuestionLimiter
     # As many workers as updates taken at once (TELEGRAM_MAX_IN_FLIGHT), one core each.
     workers: ThreadPoolExecutor
+    feedback: FeedbackLog  # the 👍 / 👎 votes, beside the index's builds
     engine: Engine | None = None
     answers: AnswerCache = field(default_factory=AnswerCache)
     refusals: RefusalMemory = field(default_factory=RefusalMemory)
@@ -62,7 +64,7 @@ class Desk:
         )
         limiter = QuestionLimiter(settings.rate_limit_per_minute)
         workers = question_workers(settings.telegram_max_in_flight)
-        return cls(settings, access, limiter, workers, engine)
+        return cls(settings, access, limiter, workers, feedback_log_of(settings), engine)
 
     async def ask(self, question: str) -> Answer:
         """Answer on a worker thread, so the event loop goes on serving other chats."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from index.answering.candidates import Candidate, candidates_of, features_of
 from index.answering.duplicates import same_statement
+from index.answering.language import NOT_ENGLISH, REFUSAL
 from index.answering.model import AnswerModel
 from index.answering.question import FRAMING_TERMS, Question, parse_question
 from index.answering.spans import short_answer
@@ -29,6 +30,7 @@ CLOSEST_LABEL = "The closest passage, which may not answer it:"
 ALSO_IN = "also in"  # before the other articles that tell the same sentence
 MORE = 9  # further passages an answer holds, shown ``MORE_PAGE`` at a time
 MORE_PAGE = 3
+REFUSALS = {REFUSAL: NOT_ENGLISH}  # why a question was not even searched for, in words
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,20 @@ class Answer:
     question_type: str
     more: tuple[MoreHit, ...] = field(default_factory=tuple)
     also_in: tuple[Source, ...] = ()  # other articles telling the answer sentence
+    refusal: str | None = None  # set when the question was not searched for: a REFUSALS key
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def refusal_text(self) -> str | None:
+        """What every front end says instead of an answer, for a refused question."""
+        return REFUSALS.get(self.refusal, self.refusal) if self.refusal else None
+
+
+def refused_answer(text: str, refusal: str) -> Answer:
+    """The answer to a question that is not searched for (``refusal``: a ``REFUSALS`` key)."""
+    return Answer(text, False, "", None, (), "", None, 0.0, "other", refusal=refusal)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,11 @@ BUILDS_FOLDER = "builds"
 STAGING_PREFIX = ".staging-"
 # Build folders are named "<UTC time>-<6 hex>"; nothing else under builds/ is ever deleted.
 BUILD_NAME = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{6}$")
-# What an index folder made before the marker holds at its top level.
-_LEGACY_ENTRIES = re.compile(r"^(?:current|builds|\.build\.lock|\.current-.+)$")
+# What an index folder made before the marker holds at its top level (and the front ends'
+# feedback log, which lives beside the builds so that rebuilds keep it).
+_LEGACY_ENTRIES = re.compile(
+    r"^(?:current|builds|\.build\.lock|\.current-.+|feedback\.jsonl(?:\.lock)?|\.feedback\..+)$"
+)
 
 
 def claim_index_folder(index_dir: Path, seeds_dir: Path) -> None:
