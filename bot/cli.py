@@ -335,13 +335,28 @@ def train_answers(ctx: click.Context, out: Path | None) -> None:
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="A .npy of real sentence vectors to scatter copies around (e.g. a build's vectors.npy).",
 )
+@click.option(
+    "--dense-only",
+    is_flag=True,
+    help="Only the FAISS index: IVF-Flat beside IVF-SQ8 (no seeds, SQLite or tagging).",
+)
 @click.pass_context
-def bench_scale(ctx: click.Context, counts: tuple[int, ...], vectors: Path | None) -> None:
+def bench_scale(
+    ctx: click.Context, counts: tuple[int, ...], vectors: Path | None, dense_only: bool
+) -> None:
     """Build, load and search synthetic indexes of N sentences (query encoding excluded)."""
-    from bot.bench.scale import format_scale_bench, run_scale_bench
+    from bot.bench.scale import (
+        format_dense_bench,
+        format_scale_bench,
+        run_dense_bench,
+        run_scale_bench,
+    )
 
     settings = settings_of(ctx)
     for count in counts:
+        if dense_only:
+            click.echo(format_dense_bench(run_dense_bench(count, vectors)))
+            continue
         figures = run_scale_bench(
             count, settings.faiss_exact_limit, vectors, settings.faiss_compress_limit
         )
