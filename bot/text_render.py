@@ -24,7 +24,7 @@ def mark_text(text: str, marks: tuple[Mark, ...], colour: bool) -> str:
 def render_answer(answer: Answer, *, colour: bool) -> str:
     """The answer sentence first, then its source; a declined answer says so first."""
     if answer.source is None:
-        return NOT_FOUND + " (the index is empty)"
+        return answer.not_found_line()
     dim, reset = (_DIM, _RESET) if colour else ("", "")
     # Titles and sentences were cleaned when read; a file name can still hold anything.
     source = f"{dim}— {answer.source.line()} ({printable(answer.source.path)}){reset}"

@@ -8,16 +8,19 @@ passage, labelled as such. No I/O here beyond what the loaded index and model al
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from index.answering.candidates import Candidate, candidates_of, features_of
+from index.answering.date_filter import newest_first, plan_dates, within
 from index.answering.model import AnswerModel
 from index.answering.question import FRAMING_TERMS, Question, parse_question
 from index.answering.spans import short_answer
 from index.answering.verifier import verifier_row
+from index.corpus.event_dates import describe_event_date
 from index.search.searcher import Searcher, SearchResult
 from index.storage.lexical import term_spans
 from index.storage.metadata import ArticleRecord, PassageRecord
@@ -37,14 +40,24 @@ class Source:
     path: str
     url: str | None = None
     key: str = ""  # the article's id in the index (a JSON Lines file's line: "file.jsonl#3")
+    event_date: str | None = None  # when the sentence's events happened, if it says
 
     def line(self) -> str:
-        """ "Title, 2017-10-15, paragraph 5" for a reader."""
+        """ "Title, 2017-10-15, events of 2017-10-14, paragraph 5" for a reader."""
         parts = [self.title]
         if self.date:
             parts.append(self.date)
+        when = self.events()
+        if when:
+            parts.append(f"events of {when}")
         parts.append(f"paragraph {self.paragraph}")
         return ", ".join(parts)
+
+    def events(self) -> str | None:
+        """The event date in words when it is not simply the article's date, else None."""
+        if not self.event_date or self.event_date == self.date:
+            return None
+        return describe_event_date(self.event_date)
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,13 @@ class Answer:
     confidence: float  # the verifier's P(the sentence is the answer)
     question_type: str
     more: tuple[MoreHit, ...] = field(default_factory=tuple)
+    dates: str | None = None  # the date range the candidates were kept to, in words
+
+    def not_found_line(self) -> str:
+        """What to say when nothing at all came back: an empty index, or an empty range."""
+        if self.dates:
+            return f"{NOT_FOUND[:-1]} dated {self.dates}."
+        return NOT_FOUND + " (the index is empty)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,20 +120,44 @@ def score_candidates(question: Question, result: SearchResult, model: AnswerMode
 
 
 def answer_question(
-    searcher: Searcher, model: AnswerModel, text: str, k: int = 10
+    searcher: Searcher,
+    model: AnswerModel,
+    text: str,
+    k: int = 10,
+    *,
+    since: date | None = None,
+    until: date | None = None,
 ) -> tuple[Answer, SearchResult]:
-    """Parse, search and answer ``text``: the one question path of every front end and bench."""
-    question = parse_question(text, searcher.store.metadata.entity_labels)
-    result = searcher.search(question.text, k)
-    return build_answer(question, result, model), result
+    """Parse, search and answer ``text``: the one question path of every front end and bench.
+
+    The question's time words ("in October 2017", "latest"), or ``since``/``until`` (both
+    inclusive), keep the candidates to a date range or prefer the newest (``date_filter``).
+    """
+    plan = plan_dates(text, searcher.store.metadata.date_span(), since, until)
+    question = parse_question(plan.text, searcher.store.metadata.entity_labels)
+    result = searcher.search(question.text, plan.search_k(k))
+    if plan.dates is None:
+        return build_answer(question, result, model, newest=plan.newest_first), result
+    result = within(result, plan.dates, k)
+    answer = build_answer(question, result, model, newest=plan.newest_first)
+    return replace(answer, dates=plan.dates.words()), result
 
 
-def build_answer(question: Question, result: SearchResult, model: AnswerModel) -> Answer:
-    """Choose the answer sentence, mark its short answer, and decide whether to answer at all."""
+def build_answer(
+    question: Question, result: SearchResult, model: AnswerModel, *, newest: bool = False
+) -> Answer:
+    """Choose the answer sentence, mark its short answer, and decide whether to answer at all.
+
+    ``newest``: among the good candidates, the newest article's is the answer ("latest").
+    """
     kind = question.answer_type.value
     if not result.hits:
         return Answer(question.text, False, "", None, (), "", None, 0.0, kind)
     scored = score_candidates(question, result, model)
+    if newest:
+        dates = [candidate.hit.passage.article.date for candidate in scored.candidates]
+        order, probabilities = newest_first(scored.order, scored.probabilities, dates)
+        scored = replace(scored, order=order, probabilities=probabilities)
     best = scored.candidates[int(scored.order[0])]
     record = best.sentence.record
     span = short_answer(question, record.text, record.entities, model.score_spans)
@@ -130,7 +174,7 @@ def build_answer(question: Question, result: SearchResult, model: AnswerModel) -
         short_answer=span.text if span else None,
         marks=marks,
         context=best.hit.passage.text,
-        source=source_of(best.hit.passage),
+        source=source_of(best.hit.passage, record.event_date),
         confidence=round(confidence, 4),
         question_type=kind,
         more=_more(scored, best, result),
@@ -147,21 +191,30 @@ def _more(scored: Scored, best: Candidate, result: SearchResult) -> tuple[MoreHi
         for i in scored.order
     ]
     ranked += [(hit, hit.best.record.text, 0.0) for hit in result.hits]
+    event_dates = {s.record.text: s.record.event_date for hit in result.hits for s in hit.sentences}
     for hit, sentence, probability in ranked:
         if hit.passage.id in seen:
             continue
         seen.add(hit.passage.id)
         score = round(float(probability), 4)
-        more.append(MoreHit(sentence, hit.passage.text, source_of(hit.passage), score))
+        source = source_of(hit.passage, event_dates.get(sentence))
+        more.append(MoreHit(sentence, hit.passage.text, source, score))
         if len(more) == MORE:
             break
     return tuple(more)
 
 
-def source_of(passage: PassageRecord) -> Source:
+def source_of(passage: PassageRecord, event_date: str | None = None) -> Source:
+    """Where ``passage`` comes from; ``event_date``: that of the sentence shown from it."""
     article: ArticleRecord = passage.article
     return Source(
-        article.title, article.date, passage.paragraph + 1, article.path, article.url, article.key
+        article.title,
+        article.date,
+        passage.paragraph + 1,
+        article.path,
+        article.url,
+        article.key,
+        event_date,
     )
 
 
