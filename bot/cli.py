@@ -279,6 +279,26 @@ def bench_news(ctx: click.Context, questions: Path | None, articles: Path, as_js
     click.echo(json.dumps(figures) if as_json else format_news_bench(figures))
 
 
+@bench_group.command("dates")
+@click.option(
+    "--sample",
+    "sample_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Instead: write 50 resolved event dates (seeded) to check by hand, as JSON Lines.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@click.pass_context
+def bench_dates(ctx: click.Context, sample_out: Path | None, as_json: bool) -> None:
+    """Date questions (filters, event dates, latest) and the hand-checked event dates."""
+    from bot.bench.dates import format_date_bench, run_date_bench, write_event_date_sample
+
+    if sample_out is not None:
+        click.echo(write_event_date_sample(settings_of(ctx), sample_out))
+        return
+    figures = run_date_bench(settings_of(ctx))
+    click.echo(json.dumps(figures) if as_json else format_date_bench(figures))
+
+
 @bench_group.command("squad2")
 @click.argument(
     "path", type=click.Path(path_type=Path), default="../shared/data/squad/dev-v2.0-half.json"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from index.answering.candidates import Candidate, candidates_of, features_of
-from index.answering.date_filter import newest_first, plan_dates, within
+from index.answering.date_filter import plan_dates, prefer_article
 from index.answering.model import AnswerModel
 from index.answering.question import FRAMING_TERMS, Question, parse_question
 from index.answering.spans import short_answer
@@ -136,11 +136,9 @@ def answer_question(
     plan = plan_dates(text, searcher.store.metadata.date_span(), since, until)
     question = parse_question(plan.text, searcher.store.metadata.entity_labels)
     result = searcher.search(question.text, plan.search_k(k))
-    if plan.dates is None:
-        return build_answer(question, result, model, newest=plan.newest_first), result
-    result = within(result, plan.dates, k)
+    result = plan.apply(result, k)
     answer = build_answer(question, result, model, newest=plan.newest_first)
-    return replace(answer, dates=plan.dates.words()), result
+    return replace(answer, dates=plan.dates.words() if plan.dates else None), result
 
 
 def build_answer(
@@ -148,15 +146,17 @@ def build_answer(
 ) -> Answer:
     """Choose the answer sentence, mark its short answer, and decide whether to answer at all.
 
-    ``newest``: among the good candidates, the newest article's is the answer ("latest").
+    ``newest``: the best candidate of the first hit's article is the answer ("latest": the
+    hits come newest story first, see ``date_filter.newest_hits``).
     """
     kind = question.answer_type.value
     if not result.hits:
         return Answer(question.text, False, "", None, (), "", None, 0.0, kind)
     scored = score_candidates(question, result, model)
     if newest:
-        dates = [candidate.hit.passage.article.date for candidate in scored.candidates]
-        order, probabilities = newest_first(scored.order, scored.probabilities, dates)
+        keys = [candidate.hit.passage.article.key for candidate in scored.candidates]
+        wanted = result.hits[0].passage.article.key
+        order, probabilities = prefer_article(scored.order, scored.probabilities, keys, wanted)
         scored = replace(scored, order=order, probabilities=probabilities)
     best = scored.candidates[int(scored.order[0])]
     record = best.sentence.record

@@ -19,11 +19,11 @@ from index.corpus.event_dates import event_range
 from index.search.searcher import Hit, SearchResult
 
 # With a range, the search ranks this many passages before the range is applied, so that
-# ``k`` in-range ones remain (the candidate pool is 64 sentences and 32 BM25 passages).
-FILTERED_SEARCH_K = 96
-# "latest": the newest article among the candidates the model rates at least this share of
-# its best one (a newer story that does not answer must not win on its date alone).
-NEWEST_SHARE = 0.5
+# ``k`` in-range ones remain (measured on the date questions: 40 finds what 96 did, faster).
+FILTERED_SEARCH_K = 40
+# "latest": the newest article among the passages that score at least this share of the best
+# one in the search (the stories on the subject; chosen on the date questions' "latest" kind).
+NEWEST_SHARE = 0.65
 
 
 @dataclass(frozen=True)
@@ -61,27 +61,39 @@ def within(result: SearchResult, dates: DateRange, k: int) -> SearchResult:
     return replace(result, hits=kept)
 
 
-def newest_first(
-    order: np.ndarray, probabilities: np.ndarray, dates: list[str | None]
-) -> tuple[np.ndarray, np.ndarray]:
-    """``order`` (best first) and ``probabilities`` with the newest good candidate on top.
+def newest_hits(result: SearchResult, k: int) -> SearchResult:
+    """``result`` with the passages of the newest article close to the top hit first.
 
-    ``dates[i]`` is candidate ``i``'s article date (ISO, or None: never preferred). The chosen
-    one swaps probabilities with the best, so that whatever reads "the best" (the verifier,
-    the order of "More") reads it.
+    "Close" is a search score of at least ``NEWEST_SHARE`` of the best: the stories on the
+    question's subject, of which "latest" asks for the newest. Undated articles are never the
+    newest. At most ``k`` hits are kept.
     """
-    if len(order) == 0:
+    if not result.hits:
+        return result
+    floor = result.hits[0].score * NEWEST_SHARE
+    close = [hit for hit in result.hits if hit.score >= floor and _day(hit.passage.article.date)]
+    if not close:
+        return replace(result, hits=result.hits[:k])
+    newest = max(close, key=lambda hit: str(hit.passage.article.date)).passage.article.key
+    first = [hit for hit in result.hits if hit.passage.article.key == newest]
+    rest = [hit for hit in result.hits if hit.passage.article.key != newest]
+    return replace(result, hits=(first + rest)[:k])
+
+
+def prefer_article(
+    order: np.ndarray, probabilities: np.ndarray, articles: list[str], wanted: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``order`` (best first) and ``probabilities`` with ``wanted``'s best candidate on top.
+
+    ``articles[i]`` is candidate ``i``'s article key. The chosen one swaps probabilities with
+    the best, so that whatever reads "the best" (the verifier, the order of "More") reads it.
+    """
+    chosen = next((int(i) for i in order if articles[int(i)] == wanted), None)
+    if chosen is None or chosen == int(order[0]):
         return order, probabilities
     best = int(order[0])
-    floor = float(probabilities[best]) * NEWEST_SHARE
-    good = [int(i) for i in order if probabilities[i] >= floor and dates[int(i)]]
-    if not good:
-        return order, probabilities
-    newest = max(good, key=lambda i: str(dates[i]))  # max keeps the first: the best of the day
-    if newest == best:
-        return order, probabilities
     swapped = probabilities.copy()
-    swapped[best], swapped[newest] = probabilities[newest], probabilities[best]
+    swapped[best], swapped[chosen] = probabilities[chosen], probabilities[best]
     return np.argsort(-swapped, kind="stable"), swapped
 
 
@@ -94,7 +106,14 @@ class DatePlan:
     newest_first: bool
 
     def search_k(self, k: int) -> int:
-        return max(k, FILTERED_SEARCH_K) if self.dates is not None else k
+        wider = self.dates is not None or self.newest_first
+        return max(k, FILTERED_SEARCH_K) if wider else k
+
+    def apply(self, result: SearchResult, k: int) -> SearchResult:
+        """The search result kept to the range, the newest story first if asked, ``k`` hits."""
+        if self.dates is not None:
+            result = within(result, self.dates, k if not self.newest_first else len(result.hits))
+        return newest_hits(result, k) if self.newest_first else result
 
 
 def plan_dates(

@@ -80,20 +80,29 @@ def sentence_event_date(text: str, spans: Iterable[Span], article_date: str | No
     A day beats a week or a month anywhere in the sentence ("last week ... on Tuesday" is
     Tuesday). Undated articles have no event dates.
     """
+    found = resolved_phrase(text, spans, article_date)
+    return found[1] if found is not None else None
+
+
+def resolved_phrase(
+    text: str, spans: Iterable[Span], article_date: str | None
+) -> tuple[str, str] | None:
+    """The phrase ``sentence_event_date`` read, with its event date, or None."""
     anchor = _iso_day(article_date)
     if anchor is None:
         return None
-    coarse: str | None = None
+    coarse: tuple[str, str] | None = None
     for span in sorted(spans, key=lambda s: s.start):
         if span.label not in _DATE_LABELS:
             continue
+        phrase = text[span.start : span.end]
         future = _FUTURE.search(text, 0, span.start) is not None
-        found = resolve_phrase(text[span.start : span.end], anchor, future=future)
+        found = resolve_phrase(phrase, anchor, future=future)
         if found is None:
             continue
         if len(found) == 10:
-            return found
-        coarse = coarse or found
+            return phrase, found
+        coarse = coarse or (phrase, found)
     return coarse
 
 

@@ -332,6 +332,16 @@ class Metadata:
             found[sentence_id - first].append((label, start, end))
         return [entities_from_rows(own) for own in found]
 
+    def event_dated(self) -> list[int]:
+        """The ids of the sentences with an event date, in order (for checking them by hand)."""
+        if not self.has_event_dates:
+            return []
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT id FROM sentences WHERE event_date IS NOT NULL ORDER BY id"
+            ).fetchall()
+        return [int(row[0]) for row in rows]
+
     def entity_labels(self, names: Iterable[str]) -> dict[str, str]:
         """The commonest label of each of ``names`` (looked up by ``name_key``) the index knows."""
         keys = list(dict.fromkeys(name_key(name) for name in names))
