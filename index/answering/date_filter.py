@@ -1,7 +1,7 @@
 """Keep a search result to a date range, and put the newest good answer first.
 
-A passage is in range when its article's date is, or when one of its sentences' event dates
-overlaps it (a story of 2 March about what happened on 27 February is "on February 27").
+An article is in range when its date is, or when one of its sentences' event dates overlaps
+it (a story of 2 March about what happened on 27 February is "on February 27").
 Articles with no date cannot be placed: a range the user gave explicitly (``--since``) leaves
 them out; one read from the question's words keeps them, so that a question about an undated
 archive is never left with nothing.
@@ -56,9 +56,20 @@ class DateRange:
 
 
 def within(result: SearchResult, dates: DateRange, k: int) -> SearchResult:
-    """``result`` with only the hits in ``dates``, at most ``k``, in their order."""
-    kept = [hit for hit in result.hits if _in_range(hit, dates)][:k]
-    return replace(result, hits=kept)
+    """``result`` with only the hits of articles in ``dates``, at most ``k``, in their order.
+
+    An article is in when its date is, or when a sentence of it among the hits has an event
+    date in the range: the story of 2 March on February's trading is in for "in February",
+    with all its passages (the figures are seldom in the sentence that says "last month").
+    """
+    told = {
+        hit.passage.article.key
+        for hit in result.hits
+        for scored in hit.sentences
+        if scored.record.event_date and dates.overlaps(*event_range(scored.record.event_date))
+    }
+    kept = [hit for hit in result.hits if hit.passage.article.key in told or _dated_in(hit, dates)]
+    return replace(result, hits=kept[:k])
 
 
 def newest_hits(result: SearchResult, k: int) -> SearchResult:
@@ -137,14 +148,11 @@ def plan_dates(
     return DatePlan(words.text, DateRange(words.since, words.until), words.newest_first)
 
 
-def _in_range(hit: Hit, dates: DateRange) -> bool:
+def _dated_in(hit: Hit, dates: DateRange) -> bool:
     written = _day(hit.passage.article.date)
-    if written is not None and dates.holds(written):
-        return True
-    for scored in hit.sentences:
-        if scored.record.event_date and dates.overlaps(*event_range(scored.record.event_date)):
-            return True
-    return written is None and not dates.explicit
+    if written is None:
+        return not dates.explicit
+    return dates.holds(written)
 
 
 def _day(value: str | None) -> date | None:

@@ -3,9 +3,10 @@
 "On March 2, 1987, which engine makers ...", "What happened in Raqqa in October 2017?",
 "before March 1987", "since 1 March", "last week" (counted back from the newest article, since
 a news archive's "now" is its last story) and "latest" / "most recent" / "newest". A day or a
-month with its year only filters, so it is taken out of the words matched against sentences (no
-sentence says "On March 2, 1987, ..."); a bare year stays in them, since it is as often what a
-sentence is about ("output in 1987") as when it was written.
+month with its year at the question's start only filters, so it is taken out of the words
+matched against sentences (no sentence says "On March 2, 1987, ..."); a bare year, another
+month, and "last week" stay in them, since they are as often what a sentence is about ("output
+in 1987", "contracts traded in February 1987", "rigs working this week") as when it was written.
 
 Care is taken not to read what is asked as a filter: "When did X happen?" and "which year"
 questions take no year filter, "the 1987 budget" or "within the last week" none at all. The
@@ -60,8 +61,11 @@ _RECENT_DAYS = {
     "this month": 31,
     "recently": 14,
 }
+# "its latest move", "BA's latest results": a possessive makes "latest" part of the thing asked.
 _NEWEST = re.compile(
-    r"\b(?:latest|most recent|newest|most recently|last reported)\b", re.IGNORECASE
+    r"(?<!\bits )(?<!\btheir )(?<!\bhis )(?<!\bher )(?<!'s )(?<!’s )"
+    r"\b(?:latest|most recent|newest|most recently|last reported)\b",
+    re.IGNORECASE,
 )
 _ASKS_WHEN = re.compile(r"^\s*(?:in\s+)?(?:when|what year|which year|what date|what day)\b", re.I)
 # Dangling framing a removed date leaves behind: "According to a report, ..." stays readable.
@@ -156,11 +160,15 @@ def _first_range(
             continue
         span = _span_of(match, newest)
         if span is not None:
+            # A month inside the question is as often what is counted ("contracts traded in
+            # February 1987") as when: only a leading one ("In October 2017, ...") leaves.
+            removable = removable and (pattern is not _MONTH_FILTER or match.start() == 0)
             return span[0], span[1], match, removable
     recent = _RECENT.search(question)
     if recent is not None and newest is not None:
         days = _RECENT_DAYS[recent["span"].lower()]
-        return newest - timedelta(days=days), newest, recent, True
+        # Kept in the words: stories say "last week" too ("rigs working this week").
+        return newest - timedelta(days=days), newest, recent, False
     return None
 
 
