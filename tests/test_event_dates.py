@@ -40,6 +40,7 @@ MONDAY = date(1987, 3, 2)
         ("Yesterday, late in the evening", SUNDAY, "2017-10-14"),
         ("tomorrow", MONDAY, "1987-03-03"),
         ("last night", MONDAY, "1987-03-01"),
+        ("last night's", MONDAY, "1987-03-01"),
         ("14 October", SUNDAY, "2017-10-14"),
         ("February 26", MONDAY, "1987-02-26"),
         ("December 28", date(1987, 1, 5), "1986-12-28"),  # not a date ten months ahead
@@ -65,6 +66,12 @@ def test_a_weekday_in_a_sentence_about_the_future_is_the_coming_one() -> None:
     spans = [Entity("DATE", start, start + len("Thursday"))]
     assert sentence_event_date(text, spans, "1987-03-02") == "1987-03-05"
     assert sentence_event_date(text, spans, None) is None  # undated: nothing to count from
+
+
+def test_a_newspaper_named_after_a_day_is_no_date() -> None:
+    text = "The Sunday Express said its poll, conducted on Friday, found the Tories ahead."
+    spans = [Entity("DATE", 4, 10), Entity("DATE", text.index("Friday"), text.index(", found"))]
+    assert sentence_event_date(text, spans, "1987-03-01") == "1987-02-27"
 
 
 def test_a_day_beats_a_week_in_the_same_sentence() -> None:

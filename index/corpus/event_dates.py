@@ -61,6 +61,8 @@ _FUTURE = re.compile(
     re.IGNORECASE,
 )
 _DATE_LABELS = frozenset({"DATE", "TIME"})
+_TITLE = re.compile(r"\bthe\s+$", re.IGNORECASE)
+_CAPITAL = re.compile(r"\s+[A-Z]")
 
 
 class Span(Protocol):
@@ -96,6 +98,8 @@ def resolved_phrase(
         if span.label not in _DATE_LABELS:
             continue
         phrase = text[span.start : span.end]
+        if _TITLE.search(text[: span.start]) and _CAPITAL.match(text, span.end):
+            continue  # "The Sunday Express", "the Sunday Times": a newspaper, not a day
         future = _FUTURE.search(text, 0, span.start) is not None
         found = resolve_phrase(phrase, anchor, future=future)
         if found is None:
@@ -113,6 +117,7 @@ def resolve_phrase(phrase: str, article: date, *, future: bool = False) -> str |
     Phrases that name no point in time ("the last week", "annual", "1986") give None.
     """
     words = " ".join(phrase.lower().replace("’", "'").split()).strip(" ,.")
+    words = words.removesuffix("'s")  # "last night's talks", "Friday's meeting"
     if words.startswith("the "):
         return None  # "the last week", "the week": a stretch of time, not an event's date
     if words in _DAY_WORDS:
