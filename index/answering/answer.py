@@ -153,7 +153,7 @@ def build_answer(
     if not result.hits:
         return Answer(question.text, False, "", None, (), "", None, 0.0, kind)
     scored = score_candidates(question, result, model)
-    if newest:
+    if newest and result.hits[0].passage.article.date:  # undated stories have no newest
         keys = [candidate.hit.passage.article.key for candidate in scored.candidates]
         wanted = result.hits[0].passage.article.key
         order, probabilities = prefer_article(scored.order, scored.probabilities, keys, wanted)
