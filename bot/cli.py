@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
@@ -20,6 +21,7 @@ from bot.engine import Engine
 from bot.reports import describe_build, describe_error, describe_feedback, describe_manifest
 from bot.runtime import build_setup, configure_logging
 from bot.text_render import render_answer
+from index.answering.time_words import BadDateError, parse_day
 from index.errors import NewsdeskError
 from index.storage.manifest import read_manifest
 from index.storage.store import current_build
@@ -133,28 +135,51 @@ def index_info(ctx: click.Context) -> None:
     type=click.File("rb"),
     help="Answer one question per line (use - for stdin); prints one JSON object per line.",
 )
+@click.option("--since", "since_text", metavar="DATE", help="Only articles or events from DATE.")
+@click.option("--until", "until_text", metavar="DATE", help="Only articles or events up to DATE.")
 @click.pass_context
 def ask(
-    ctx: click.Context, question: str | None, as_json: bool, questions_file: BinaryIO | None
+    ctx: click.Context,
+    question: str | None,
+    as_json: bool,
+    questions_file: BinaryIO | None,
+    since_text: str | None,
+    until_text: str | None,
 ) -> None:
-    """Answer QUESTION once from the index (building it from the seeds if there is none)."""
+    """Answer QUESTION once from the index (building it from the seeds if there is none).
+
+    DATE is YYYY-MM-DD (or "1 March 1987"); both ends are included, undated articles left out.
+    """
     if (question is None) == (questions_file is None):
         raise click.UsageError("give either a QUESTION or --file FILE")
     if question is not None and not question.strip():
         raise click.UsageError("the question is empty")  # said before anything loads
+    since, until = _day_option("--since", since_text), _day_option("--until", until_text)
     engine = _load_engine(settings_of(ctx))
     if questions_file is not None:
-        _ask_each_line(engine, questions_file)
+        _ask_each_line(engine, questions_file, since, until)
         return
     assert question is not None
-    answer = engine.ask(question)
+    answer = engine.ask(question, since=since, until=until)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(render_answer(answer, colour=sys.stdout.isatty()))
 
 
-def _ask_each_line(engine: Engine, lines: BinaryIO) -> None:
+def _day_option(name: str, text: str | None) -> date | None:
+    """A --since/--until value as a date; a bad one is one line and exit 2, before loading."""
+    if text is None:
+        return None
+    try:
+        return parse_day(text)
+    except BadDateError as error:
+        fail(f"{name}: {error}", EXIT_USAGE)
+
+
+def _ask_each_line(
+    engine: Engine, lines: BinaryIO, since: date | None = None, until: date | None = None
+) -> None:
     """One JSON answer per question line; lines that are not UTF-8 are reported, not fatal."""
     unreadable = []
     for number, raw in enumerate(lines, start=1):
@@ -164,7 +189,8 @@ def _ask_each_line(engine: Engine, lines: BinaryIO) -> None:
             unreadable.append(number)
             continue
         if line:
-            click.echo(json.dumps(engine.ask(line).to_dict(), ensure_ascii=False))
+            answer = engine.ask(line, since=since, until=until)
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     if unreadable:
         shown = ", ".join(str(n) for n in unreadable[:10])
         raise NewsdeskError(
@@ -284,6 +310,26 @@ def bench_news(ctx: click.Context, questions: Path | None, articles: Path, as_js
 
     figures = run_news_bench(settings_of(ctx), questions, articles)
     click.echo(json.dumps(figures) if as_json else format_news_bench(figures))
+
+
+@bench_group.command("dates")
+@click.option(
+    "--sample",
+    "sample_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Instead: write 50 resolved event dates (seeded) to check by hand, as JSON Lines.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@click.pass_context
+def bench_dates(ctx: click.Context, sample_out: Path | None, as_json: bool) -> None:
+    """Date questions (filters, event dates, latest) and the hand-checked event dates."""
+    from bot.bench.dates import format_date_bench, run_date_bench, write_event_date_sample
+
+    if sample_out is not None:
+        click.echo(write_event_date_sample(settings_of(ctx), sample_out))
+        return
+    figures = run_date_bench(settings_of(ctx))
+    click.echo(json.dumps(figures) if as_json else format_date_bench(figures))
 
 
 @bench_group.command("squad2")

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from bot.config import IndexSetup
 from bot.runtime import build_setup, import_lightgbm_without_sklearn, load_build_embedder
@@ -133,16 +134,26 @@ class Engine:
     def store(self) -> IndexStore:
         return self._searcher.store
 
-    def ask(self, question: str, k: int = 10) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int = 10,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> Answer:
         """Answer one question (blocking: run it in a thread from async code).
 
+        ``since``/``until`` (inclusive) keep the answer to articles, or events, of those days.
         A question not in English is not searched: its answer's ``refusal`` says so.
         """
         if not is_english(question):
             answer = refused_answer(question.strip(), REFUSAL)
         else:
             searcher = self._searcher  # one consistent index for the whole question
-            answer, _ = answer_question(searcher, self.answer_model, question, k)
+            answer, _ = answer_question(
+                searcher, self.answer_model, question, k, since=since, until=until
+            )
         with self._count_lock:  # asked from several threads at once by the bot
             self._questions += 1
         return answer
@@ -203,5 +214,10 @@ def _why_update(store: IndexStore, answer_model: AnswerModel) -> tuple[str, str]
         return (
             "has no question encoder (built by an older Newsdesk)",
             "The index has no question encoder (built by an older Newsdesk): updating it first.",
+        )
+    if not store.metadata.has_event_dates:
+        return (
+            "has no event dates (built by an older Newsdesk)",
+            "The index has no event dates (built by an older Newsdesk): updating it first.",
         )
     return None

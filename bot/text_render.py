@@ -35,7 +35,7 @@ def render_answer(answer: Answer, *, colour: bool) -> str:
     if answer.refusal_text is not None:
         return answer.refusal_text
     if answer.source is None:
-        return NOT_FOUND + " (the index is empty)"
+        return answer.not_found_line()
     dim, reset = (_DIM, _RESET) if colour else ("", "")
     # Titles and sentences were cleaned when read; a file name can still hold anything.
     source = f"{dim}— {answer.source.line()} ({printable(answer.source.path)}){reset}"

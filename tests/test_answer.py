@@ -76,8 +76,8 @@ def test_answer_has_source_context_and_more(engine: Engine) -> None:
     answer = engine.ask("Who said the final battle could take hours or days?")
     assert answer.source is not None
     assert answer.source.line() == (
-        "All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph 2"
-    )
+        "All Syrian IS fighters leave Raqa: monitor, 2017-10-15, events of 2017-10-14, paragraph 2"
+    )  # "said on Saturday" in a story of Sunday 15 October
     assert answer.source.path == "raqqa-2017-10-15.txt"
     assert answer.sentence in answer.context
     assert 3 <= len(answer.more) <= MORE

@@ -52,8 +52,8 @@ def test_ask_builds_the_index_first_then_answers(workdir: Path) -> None:
     first, source = result.stdout.strip().splitlines()
     assert first.startswith("**Mustafa Bali**, the spokesman")
     assert source == (
-        "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph 2 "
-        "(raqqa-2017-10-15.txt)"
+        "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, events of 2017-10-14, "
+        "paragraph 2 (raqqa-2017-10-15.txt)"
     )
     again = newsdesk(workdir, "ask", "What is the capital of Australia?")
     assert again.returncode == 0 and "building" not in again.stderr

@@ -194,3 +194,35 @@ def test_feedback_summary_and_export(tmp_path: Path) -> None:
     unwritable = newsdesk("feedback", "--export", "no/such/dir/bad.jsonl", cwd=tmp_path)
     assert unwritable.returncode == 1 and "Traceback" not in unwritable.stderr
     assert unwritable.stderr.startswith("newsdesk: cannot write no/such/dir/bad.jsonl")
+
+
+def test_ask_since_and_until_keep_the_answer_to_those_days(seeds: Path, tmp_path: Path) -> None:
+    question = "How many fighters did US officials believe ISIS had housed?"
+    inside = newsdesk(
+        "ask", "--since", "2017-10-15", "--until", "15 October 2017", question, cwd=tmp_path
+    )
+    assert inside.returncode == 0, inside.stderr
+    assert "10,000" in inside.stdout
+    assert "All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph" in inside.stdout
+
+    later = newsdesk("ask", "--since", "2017-10-16", "--json", question, cwd=tmp_path)
+    assert later.returncode == 0, later.stderr
+    answer = json.loads(later.stdout)
+    assert answer["source"] is None and answer["dates"] == "2017-10-16 onwards"
+
+    saturday = newsdesk(
+        "ask",
+        "--json",
+        "When did Mustafa Bali say the final battle could take hours?",
+        cwd=tmp_path,
+    )
+    assert json.loads(saturday.stdout)["source"]["event_date"] == "2017-10-14"
+
+
+def test_a_bad_since_date_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = newsdesk("ask", "--since", "2017-02-30", "Who is Mustafa Bali?", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        "newsdesk: --since: '2017-02-30' is not a date; write it as YYYY-MM-DD, e.g. 1987-03-01"
+    )
+    assert not (tmp_path / "var").exists()  # refused before anything loaded or was built

@@ -98,7 +98,10 @@ def test_private_question_answers_in_bold_with_source(api: FakeBotApi, engine: E
     assert api.calls_to("sendChatAction", ALICE) == []  # a quick answer needs no "typing…"
     assert "<b>Mustafa Bali</b>" in reply
     assert "this final battle could take hours or days" in reply
-    assert "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph 2" in reply
+    assert (
+        "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, events of 2017-10-14, "
+        "paragraph 2" in reply
+    )
     assert api.calls_to("sendMessage", ALICE)[0].params["parse_mode"] == "HTML"
     assert set(keyboard_data(api, ALICE)) == {"More", "Context", "👍", "👎"}
     assert api.calls_to("setMyCommands") == []  # the engine was given: no post_init load

@@ -154,7 +154,7 @@ def render_answer(answer: Answer, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     if answer.refusal_text is not None:
         return [escape(answer.refusal_text)]
     if answer.source is None:
-        return [escape(NOT_FOUND)]
+        return [escape(answer.not_found_line() if answer.dates else NOT_FOUND)]
     if answer.found:
         body = html_pieces(answer.sentence, answer.marks, limit)
         pieces = [*body, "\n\n", source_line(answer.source), *also_line(answer.also_in)]

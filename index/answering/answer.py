@@ -8,18 +8,21 @@ passage, labelled as such. No I/O here beyond what the loaded index and model al
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from index.answering.candidates import Candidate, candidates_of, features_of
+from index.answering.date_filter import plan_dates, prefer_article
 from index.answering.duplicates import same_statement
 from index.answering.language import NOT_ENGLISH, REFUSAL
 from index.answering.model import AnswerModel
 from index.answering.question import FRAMING_TERMS, Question, parse_question
 from index.answering.spans import short_answer
 from index.answering.verifier import verifier_row
+from index.corpus.event_dates import describe_event_date
 from index.search.searcher import Hit, Searcher, SearchResult
 from index.storage.lexical import term_spans
 from index.storage.metadata import ArticleRecord, PassageRecord
@@ -41,18 +44,28 @@ class Source:
     path: str
     url: str | None = None
     key: str = ""  # the article's id in the index (a JSON Lines file's line: "file.jsonl#3")
+    event_date: str | None = None  # when the sentence's events happened, if it says
 
     def line(self) -> str:
-        """ "Title, 2017-10-15, paragraph 5" for a reader."""
+        """ "Title, 2017-10-15, events of 2017-10-14, paragraph 5" for a reader."""
         parts = [self.title]
         if self.date:
             parts.append(self.date)
+        when = self.events()
+        if when:
+            parts.append(f"events of {when}")
         parts.append(f"paragraph {self.paragraph}")
         return ", ".join(parts)
 
     def short(self) -> str:
         """ "Title (2017-10-15)": how an "also in" list names an article."""
         return f"{self.title} ({self.date})" if self.date else self.title
+
+    def events(self) -> str | None:
+        """The event date in words when it is not simply the article's date, else None."""
+        if not self.event_date or self.event_date == self.date:
+            return None
+        return describe_event_date(self.event_date)
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,13 @@ class Answer:
     more: tuple[MoreHit, ...] = field(default_factory=tuple)
     also_in: tuple[Source, ...] = ()  # other articles telling the answer sentence
     refusal: str | None = None  # set when the question was not searched for: a REFUSALS key
+    dates: str | None = None  # the date range the candidates were kept to, in words
+
+    def not_found_line(self) -> str:
+        """What to say when nothing at all came back: an empty index, or an empty range."""
+        if self.dates:
+            return f"{NOT_FOUND[:-1]} dated {self.dates}."
+        return NOT_FOUND + " (the index is empty)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,20 +141,44 @@ def score_candidates(question: Question, result: SearchResult, model: AnswerMode
 
 
 def answer_question(
-    searcher: Searcher, model: AnswerModel, text: str, k: int = 10
+    searcher: Searcher,
+    model: AnswerModel,
+    text: str,
+    k: int = 10,
+    *,
+    since: date | None = None,
+    until: date | None = None,
 ) -> tuple[Answer, SearchResult]:
-    """Parse, search and answer ``text``: the one question path of every front end and bench."""
-    question = parse_question(text, searcher.store.metadata.entity_labels)
-    result = searcher.search(question.text, k)
-    return build_answer(question, result, model), result
+    """Parse, search and answer ``text``: the one question path of every front end and bench.
+
+    The question's time words ("in October 2017", "latest"), or ``since``/``until`` (both
+    inclusive), keep the candidates to a date range or prefer the newest (``date_filter``).
+    """
+    plan = plan_dates(text, searcher.store.metadata.date_span(), since, until)
+    question = parse_question(plan.text, searcher.store.metadata.entity_labels)
+    result = searcher.search(question.text, plan.search_k(k))
+    result = plan.apply(result, k)
+    answer = build_answer(question, result, model, newest=plan.newest_first)
+    return replace(answer, dates=plan.dates.words() if plan.dates else None), result
 
 
-def build_answer(question: Question, result: SearchResult, model: AnswerModel) -> Answer:
-    """Choose the answer sentence, mark its short answer, and decide whether to answer at all."""
+def build_answer(
+    question: Question, result: SearchResult, model: AnswerModel, *, newest: bool = False
+) -> Answer:
+    """Choose the answer sentence, mark its short answer, and decide whether to answer at all.
+
+    ``newest``: the best candidate of the first hit's article is the answer ("latest": the
+    hits come newest story first, see ``date_filter.newest_hits``).
+    """
     kind = question.answer_type.value
     if not result.hits:
         return Answer(question.text, False, "", None, (), "", None, 0.0, kind)
     scored = score_candidates(question, result, model)
+    if newest and result.hits[0].passage.article.date:  # undated stories have no newest
+        keys = [candidate.hit.passage.article.key for candidate in scored.candidates]
+        wanted = result.hits[0].passage.article.key
+        order, probabilities = prefer_article(scored.order, scored.probabilities, keys, wanted)
+        scored = replace(scored, order=order, probabilities=probabilities)
     best = scored.candidates[int(scored.order[0])]
     record = best.sentence.record
     span = short_answer(question, record.text, record.entities, model.score_spans)
@@ -144,7 +188,7 @@ def build_answer(question: Question, result: SearchResult, model: AnswerModel) -
     found = confidence >= model.threshold
     span = span if found else None
     marks = (Mark(span.start, span.end),) if span else _word_marks(question, record.text)
-    source = source_of(best.hit.passage)
+    source = source_of(best.hit.passage, record.event_date)
     more, also_in = _more(scored, best, source, result)
     return Answer(
         question=question.text,
@@ -179,18 +223,20 @@ def _more(
         for i in scored.order
     ]
     ranked += [(hit, hit.best.record.text, 0.0) for hit in result.hits]
+    event_dates = {s.record.text: s.record.event_date for hit in result.hits for s in hit.sentences}
     for hit, sentence, probability in ranked:
         if hit.passage.id in seen:
             continue
         seen.add(hit.passage.id)
+        shown = source_of(hit.passage, event_dates.get(sentence))
         if same_statement(sentence, best.text):
-            answer_also.add(source_of(hit.passage))
+            answer_also.add(shown)
             continue
         twin = next((also for _, text, _, also in listed if same_statement(sentence, text)), None)
         if twin is not None:
-            twin.add(source_of(hit.passage))
+            twin.add(shown)
         elif len(listed) < MORE:
-            listed.append((hit, sentence, float(probability), _AlsoIn(source_of(hit.passage))))
+            listed.append((hit, sentence, float(probability), _AlsoIn(shown)))
     more = tuple(
         MoreHit(sentence, hit.passage.text, also.source, round(score, 4), tuple(also.others))
         for hit, sentence, score, also in listed
@@ -211,10 +257,17 @@ class _AlsoIn:
             self.others.append(other)
 
 
-def source_of(passage: PassageRecord) -> Source:
+def source_of(passage: PassageRecord, event_date: str | None = None) -> Source:
+    """Where ``passage`` comes from; ``event_date``: that of the sentence shown from it."""
     article: ArticleRecord = passage.article
     return Source(
-        article.title, article.date, passage.paragraph + 1, article.path, article.url, article.key
+        article.title,
+        article.date,
+        passage.paragraph + 1,
+        article.path,
+        article.url,
+        article.key,
+        event_date,
     )
 
 

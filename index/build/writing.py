@@ -20,6 +20,7 @@ from index.analysis.query_encoder import (
     QueryEncoderInfo,
     damaged_file,
 )
+from index.corpus.event_dates import sentence_event_date
 from index.corpus.passages import ChunkingSettings, SplitArticle
 from index.errors import (
     NewsdeskError,
@@ -74,11 +75,29 @@ class BuildStamp:
     query_encoder: QueryEncoderInfo | None
 
 
+def event_dates_of(
+    splits: list[SplitArticle], entities: list[tuple[Entity, ...]]
+) -> list[str | None]:
+    """Every sentence's event date in build order, from its date spans and its article's date.
+
+    Computed afresh on each build (microseconds a sentence), so an unchanged article whose
+    entities are reused still gets the resolver's current reading.
+    """
+    dates: list[str | None] = []
+    for split in splits:
+        for sentence in split.sentences:
+            own = entities[len(dates)]
+            dates.append(sentence_event_date(sentence.text, own, split.article.date))
+    return dates
+
+
 def write_build(folder: Path, contents: BuildContents, stamp: BuildStamp) -> None:
     """Write every file of the build into ``folder``, the manifest (with their sizes) last."""
     splits, vectors = contents.splits, contents.vectors
     np.save(folder / VECTORS_FILE, vectors.astype(STORED_DTYPE))  # one half-size copy
-    sentence_passages = write_metadata(folder / METADATA_FILE, splits, contents.entities)
+    sentence_passages = write_metadata(
+        folder / METADATA_FILE, splits, contents.entities, event_dates_of(splits, contents.entities)
+    )
     np.save(folder / SENTENCE_PASSAGES_FILE, np.asarray(sentence_passages, dtype=np.int32))
     np.save(folder / PASSAGE_SENTENCES_FILE, passage_bounds(splits))
     DenseIndex.build(vectors, stamp.dense, contents.centroids).save(folder / FAISS_FILE)

@@ -32,7 +32,8 @@ CREATE TABLE passages (
 );
 CREATE TABLE sentences (
     id INTEGER PRIMARY KEY, article INTEGER NOT NULL, paragraph INTEGER NOT NULL,
-    passage INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL
+    passage INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
+    event_date TEXT
 );
 CREATE TABLE entities (
     sentence INTEGER NOT NULL, label TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL
@@ -64,6 +65,9 @@ class SentenceRecord:
     end: int
     text: str
     entities: tuple[Entity, ...] = ()
+    # When its events happened, resolved from its own date words at build time (see
+    # ``index.corpus.event_dates``): "2017-10-14", "2017-W41" or "2017-09"; None if unsaid.
+    event_date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,11 +83,15 @@ class PassageRecord:
 
 
 def write_metadata(
-    path: Path, splits: Iterable[SplitArticle], entities: Sequence[tuple[Entity, ...]]
+    path: Path,
+    splits: Iterable[SplitArticle],
+    entities: Sequence[tuple[Entity, ...]],
+    event_dates: Sequence[str | None] | None = None,
 ) -> list[int]:
     """Write every record in order; returns the passage id of each sentence.
 
-    ``entities[i]`` are the entities of sentence ``i`` in build order.
+    ``entities[i]`` are the entities of sentence ``i`` in build order, ``event_dates[i]`` its
+    event date (none when not given).
     """
     sentence_passages: list[int] = []
     names: Counter[tuple[str, str]] = Counter()
@@ -111,7 +119,7 @@ def write_metadata(
                 for offset in range(passage.sentence_count):
                     sentence = split.sentences[passage.first_sentence + offset]
                     connection.execute(
-                        "INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             sentence_id,
                             article_id,
@@ -120,6 +128,7 @@ def write_metadata(
                             sentence.start,
                             sentence.end,
                             sentence.text,
+                            event_dates[sentence_id] if event_dates else None,
                         ),
                     )
                     for entity in entities[sentence_id]:
@@ -185,6 +194,14 @@ class Metadata:
             raise IndexCorruptError(f"index file {path} is unreadable ({error})") from None
         self._lock = threading.Lock()
         self._articles: dict[int, ArticleRecord] = {}
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(sentences)")}
+        # An index built before event dates lacks the column: it still answers (the engine
+        # updates it first), reading None for every sentence.
+        self.has_event_dates = "event_date" in columns
+        self._sentence_columns = "id, article, paragraph, passage, start, end, text, " + (
+            "event_date" if self.has_event_dates else "NULL"
+        )
+        self._span: tuple[str | None, str | None] | None = None
 
     def close(self) -> None:
         self._connection.close()
@@ -209,6 +226,17 @@ class Metadata:
             cached = self._articles[article_id] = ArticleRecord(*row)
         return cached
 
+    def date_span(self) -> tuple[str | None, str | None]:
+        """The oldest and newest article dates (ISO; None without dated articles), read once:
+        "last week" in a question counts back from the newest."""
+        if self._span is None:
+            with self._lock:
+                row = self._connection.execute(
+                    "SELECT min(date), max(date) FROM articles"
+                ).fetchone()
+            self._span = (row[0], row[1]) if row else (None, None)
+        return self._span
+
     def articles(self) -> list[ArticleRecord]:
         with self._lock:
             rows = self._connection.execute(
@@ -217,11 +245,8 @@ class Metadata:
         return [ArticleRecord(*row) for row in rows]
 
     def sentence(self, sentence_id: int) -> SentenceRecord:
-        row = self._one(
-            "SELECT id, article, paragraph, passage, start, end, text FROM sentences WHERE id = ?",
-            sentence_id,
-        )
-        return SentenceRecord(row[0], self.article(row[1]), *row[2:])
+        row = self._one(f"SELECT {self._sentence_columns} FROM sentences WHERE id = ?", sentence_id)
+        return self._sentence(row)
 
     def passage(self, passage_id: int) -> PassageRecord:
         row = self._one(
@@ -248,8 +273,7 @@ class Metadata:
                 sentence
                 for row in passage_rows
                 for sentence in self._connection.execute(
-                    "SELECT id, article, paragraph, passage, start, end, text FROM sentences "
-                    "WHERE id >= ? AND id < ?",
+                    f"SELECT {self._sentence_columns} FROM sentences WHERE id >= ? AND id < ?",
                     (row[6], row[6] + row[7]),
                 )
             ]
@@ -271,11 +295,7 @@ class Metadata:
         }
         for row in sentence_rows:
             tagged = entities_from_rows(by_sentence.get(row[0], ()))
-            found[row[3]][1].append(
-                SentenceRecord(
-                    row[0], self.article(row[1]), row[2], row[3], row[4], row[5], row[6], tagged
-                )
-            )
+            found[row[3]][1].append(self._sentence(row, tagged))
         missing = [key for key in keys if key not in found]
         if missing:
             raise IndexCorruptError(f"index metadata has no passage {missing[0]}")
@@ -289,11 +309,15 @@ class Metadata:
         marks = ",".join("?" * len(keys))
         with self._lock:
             rows = self._connection.execute(
-                "SELECT id, article, paragraph, passage, start, end, text FROM sentences "
-                f"WHERE id IN ({marks})",
-                keys,
+                f"SELECT {self._sentence_columns} FROM sentences WHERE id IN ({marks})", keys
             ).fetchall()
-        return {row[0]: SentenceRecord(row[0], self.article(row[1]), *row[2:]) for row in rows}
+        return {row[0]: self._sentence(row) for row in rows}
+
+    def _sentence(self, row: Sequence[Any], entities: tuple[Entity, ...] = ()) -> SentenceRecord:
+        """A sentence row (``_sentence_columns``) as a record."""
+        return SentenceRecord(
+            row[0], self.article(row[1]), row[2], row[3], row[4], row[5], row[6], entities, row[7]
+        )
 
     def entities_between(self, first: int, stop: int) -> list[tuple[Entity, ...]]:
         """The entities of sentences ``first`` to ``stop - 1`` (a build reuses them)."""
@@ -307,6 +331,16 @@ class Metadata:
         for sentence_id, label, start, end in rows:
             found[sentence_id - first].append((label, start, end))
         return [entities_from_rows(own) for own in found]
+
+    def event_dated(self) -> list[int]:
+        """The ids of the sentences with an event date, in order (for checking them by hand)."""
+        if not self.has_event_dates:
+            return []
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT id FROM sentences WHERE event_date IS NOT NULL ORDER BY id"
+            ).fetchall()
+        return [int(row[0]) for row in rows]
 
     def entity_labels(self, names: Iterable[str]) -> dict[str, str]:
         """The commonest label of each of ``names`` (looked up by ``name_key``) the index knows."""
