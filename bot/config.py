@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     passage_max_words: int = Field(_CHUNKING.passage_max_words, ge=20, le=2000)
     sentence_max_chars: int = Field(_CHUNKING.sentence_max_chars, ge=100, le=100_000)
     log_level: str = Field("WARNING", pattern="(?i)^(debug|info|warning|error|critical)$")
+    follow_up_minutes: float = Field(
+        15.0, ge=0, le=24 * 60, description="How long a chat's last answer is kept for follow-ups."
+    )
 
     telegram_bot_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
     telegram_base_url: str = Field(
