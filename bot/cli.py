@@ -176,10 +176,11 @@ def _ask_each_line(engine: Engine, lines: BinaryIO) -> None:
 @cli.command("console")
 @click.pass_context
 def console(ctx: click.Context) -> None:
-    """Ask questions one after another (:more, :context, :sources, :quit)."""
+    """Ask questions one after another; follow-ups read with the last answer (:new forgets)."""
     from bot.console import run_console
 
-    run_console(_load_engine(settings_of(ctx)))
+    settings = settings_of(ctx)
+    run_console(_load_engine(settings), settings.follow_up_minutes)
 
 
 def _say(message: str) -> None:
@@ -251,6 +252,32 @@ def bench_news(ctx: click.Context, questions: Path | None, articles: Path, as_js
 
     figures = run_news_bench(settings_of(ctx), questions, articles)
     click.echo(json.dumps(figures) if as_json else format_news_bench(figures))
+
+
+@bench_group.command("dialogues")
+@click.option(
+    "--dialogues",
+    "path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=str(Path("bot/bench/data/news_dialogues.jsonl")),
+    show_default=True,
+    help="JSON Lines of two-turn dialogues.",
+)
+@click.option(
+    "--articles",
+    type=click.Path(path_type=Path, file_okay=False),
+    default="../shared/data/news/articles",
+    show_default=True,
+    help="Folder of articles to index and ask about.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@click.pass_context
+def bench_dialogues(ctx: click.Context, path: Path, articles: Path, as_json: bool) -> None:
+    """Follow-up questions: the second turn of two-turn dialogues, and no stand-alone changed."""
+    from bot.bench.dialogues import format_dialogue_bench, run_dialogue_bench
+
+    figures = run_dialogue_bench(settings_of(ctx), path, articles)
+    click.echo(json.dumps(figures) if as_json else format_dialogue_bench(figures))
 
 
 @bench_group.command("squad2")
