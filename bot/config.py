@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.conversation import DEFAULT_MINUTES
 from index.analysis.embedder import DEFAULT_MODEL
 from index.answering.model import answer_model_fingerprint
 from index.build.builder import BuildOptions
@@ -75,7 +76,10 @@ class Settings(BaseSettings):
     sentence_max_chars: int = Field(_CHUNKING.sentence_max_chars, ge=100, le=100_000)
     log_level: str = Field("WARNING", pattern="(?i)^(debug|info|warning|error|critical)$")
     follow_up_minutes: float = Field(
-        15.0, ge=0, le=24 * 60, description="How long a chat's last answer is kept for follow-ups."
+        DEFAULT_MINUTES,
+        ge=0,
+        le=24 * 60,
+        description="Minutes a chat's last answer is kept for follow-ups; 0: none.",
     )
 
     telegram_bot_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")

@@ -1,6 +1,8 @@
 """``newsdesk console``: ask one question after another at a prompt with line editing.
 
 GNU readline (in the standard library) gives line editing and a history kept across sessions.
+A follow-up ("where is it based?") is read with the session's last answer, for
+``FOLLOW_UP_MINUTES``; ``:new`` forgets it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.conversation import DEFAULT_MINUTES, Conversations, read_question, turn_of
 from bot.engine import Engine
 from bot.text_render import render_answer, render_more
 from index.answering.answer import MORE_PAGE, Answer
@@ -18,21 +21,33 @@ from index.corpus.articles import printable
 PROMPT = "newsdesk> "
 HISTORY_FILE = Path.home() / ".newsdesk_history"
 HISTORY_LENGTH = 1000
-HELP = """Type a question and press Enter.
+SESSION = "console"  # the one chat a console session is
+READ_AS = "(read as: {question})"
+FORGOTTEN = "Starting afresh: the next question is read on its own."
+HELP = """Type a question and press Enter; a follow-up ("where is it based?") is read with
+the last answer.
   :more      the next passages for the last question
   :context   the whole passage around the last answer
   :sources   the articles in the index
+  :new       forget the last answer: the next question is read on its own
   :help      this help
   :quit      leave (Ctrl-D works too)"""
 
 
 class Console:
-    """The state of one console session: the engine and the last answer."""
+    """The state of one console session: the engine, the last answer and its memory."""
 
-    def __init__(self, engine: Engine, write: Callable[[str], None], colour: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        write: Callable[[str], None],
+        colour: bool,
+        conversation: Conversations | None = None,
+    ) -> None:
         self.engine = engine
         self.write = write
         self.colour = colour
+        self.conversation = conversation or Conversations()
         self.last: Answer | None = None
         self.more_shown = 0  # of the last answer's further passages, by :more so far
 
@@ -43,7 +58,11 @@ class Console:
             return True
         if line.startswith(":"):
             return self._command(line[1:].lower())
-        self.last = self.engine.ask(line)
+        reading = read_question(self.conversation.previous(SESSION), line)
+        if reading.rewritten:
+            self.write(READ_AS.format(question=printable(reading.asked)))
+        self.last = self.engine.ask(reading.asked)
+        self.conversation.remember(SESSION, turn_of(self.last))
         self.more_shown = 0
         self.write(render_answer(self.last, colour=self.colour))
         return True
@@ -55,6 +74,9 @@ class Console:
             self.write(HELP)
         elif name == "sources":
             self.write(self._sources())
+        elif name == "new":
+            self.conversation.forget(SESSION)
+            self.write(FORGOTTEN)
         elif name in {"more", "context"} and self.last is None:
             self.write("Ask a question first.")
         elif name == "more" and self.last is not None:
@@ -76,9 +98,10 @@ class Console:
         return "\n".join(lines)
 
 
-def run_console(engine: Engine) -> None:
+def run_console(engine: Engine, follow_up_minutes: float = DEFAULT_MINUTES) -> None:
     """Read questions until :quit or end of input."""
-    console = Console(engine, print, colour=sys.stdout.isatty())
+    conversation = Conversations(follow_up_minutes)
+    console = Console(engine, print, colour=sys.stdout.isatty(), conversation=conversation)
     interactive = sys.stdin.isatty()
     if interactive:
         _load_history()

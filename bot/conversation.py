@@ -17,6 +17,7 @@ from index.answering.answer import Answer
 from index.answering.followup import Turn, follow_up
 
 MAX_CHATS = 10_000
+DEFAULT_MINUTES = 15.0  # FOLLOW_UP_MINUTES unless set
 
 
 def turn_of(answer: Answer) -> Turn:
@@ -53,7 +54,7 @@ class Conversations:
 
     def __init__(
         self,
-        minutes: float,
+        minutes: float = DEFAULT_MINUTES,
         max_chats: int = MAX_CHATS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
