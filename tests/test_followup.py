@@ -64,6 +64,9 @@ CIVILIANS = Turn(
         (CIVILIANS, "When?", "When: Around 1,500 civilians left the city on Saturday"),
         (CIVILIANS, "What about Tabqa?", "How many civilians left Tabqa?"),
         (LACROIX, "And how much did they pay?", "How much did the Falic Group pay"),
+        (CIVILIANS, "Where did they go?", "Where did the civilians go"),
+        (BALI, "When did that happen?", "When: the battle could take hours or days"),
+        (BALI, "Why?", "Why: the battle could take hours or days"),
     ],
 )
 def test_follow_ups_are_rewritten_with_the_previous_turn(
@@ -107,6 +110,7 @@ def test_questions_that_stand_alone_are_never_changed(question: str) -> None:
 def test_nothing_to_lean_on_changes_nothing() -> None:
     assert follow_up(None, "Where is it based?") is None
     assert follow_up(LACROIX, "   ") is None
+    assert follow_up(CIVILIANS, "Who told him to go?") is None  # no person in the last turn
 
 
 def test_no_news_question_is_changed_after_any_other() -> None:

@@ -71,17 +71,20 @@ def right(case: Case, answer: Answer) -> bool:
 
 
 def standalone_changed(cases: list[Case], seed: int = 15) -> list[tuple[str, str, str]]:
-    """Every question read after a random other one (with its expected answer as the answer):
-    (previous, question, rewrite) for each that ``follow_up`` changed. Must be empty."""
+    """Every question read after a random other one (its expected answer as the answer, with a
+    sentence and a title): (previous, question, rewrite) for each that ``follow_up`` changed.
+    Must be empty."""
     rng = random.Random(seed)
     changed = []
     for case in cases:
         other = rng.choice(cases)
+        answer = other.answers[0] if other.answers else None
         previous = Turn(
             other.text,
-            sentence="",
-            short_answer=other.answers[0] if other.answers else None,
+            sentence=f"{answer or 'Nobody'} said on Tuesday that the deal was on track.",
+            short_answer=answer,
             answer_type=parse_question(other.text).answer_type.value,
+            title=f"Story of {other.group}",
         )
         rewrite = follow_up(previous, case.text)
         if rewrite is not None:

@@ -28,6 +28,8 @@ _PLURAL = _words("they them their theirs themselves")
 _POSSESSIVE = _words("his its their hers theirs")
 _PRONOUNS = _PERSON | _THING | _PLURAL
 _DEMONSTRATIVE = _words("that this")
+_OBJECTS = _words("him them")
+_HAPPEN = _words("happen happened happens occur occurred")
 # Words a question may hold and still say nothing of its own: "when?", "how much, then?".
 _BARE = (
     _WH
@@ -84,6 +86,8 @@ _TITLED = re.compile(
     r"\.?\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})"
 )
 _PERSON_NAME = re.compile(r"^[A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,3}$")
+# "How many Daesh fighters had ...": the counted people or things, up to the first plural.
+_COUNTED = re.compile(r"^how many\s+((?:[\w'’-]+\s+){0,2}?[\w'’-]+s)\b", re.IGNORECASE)
 _DATE_WORDS = re.compile(
     r"\b(?:in|on|january|february|march|april|may|june|july|august|september|october"
     r"|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d+)\b",
@@ -147,7 +151,8 @@ def follow_up(previous: Turn | None, question: str) -> str | None:
     if not tokens:
         return None
     bare = tokens[0].low in _WH and all(t.low in _BARE for t in tokens) and len(tokens) <= 5
-    if bare and not any(t.low in _PRONOUNS for t in tokens):
+    happened = any(t.low in _HAPPEN for t in tokens)  # "when did it happen?": an event
+    if bare and (happened or not any(t.low in _PRONOUNS for t in tokens)):
         return _bare(previous, tokens, end)
     rewritten = _resolve_pronoun(previous, body, tokens)
     if rewritten is None:
@@ -230,8 +235,10 @@ def _has_antecedent(tokens: list[_Token], index: int, kind: str) -> bool:
     # "Who said he...", "Which company said it...": the pronoun is the wh-subject itself.
     if kind != "that" and len(tokens) > 1 and tokens[0].low in ("who", "which", "what", "whose"):
         verb_at = 1 if tokens[0].low == "who" else 2
+        object_of_verb = index == verb_at + 1 and tokens[index].low in _OBJECTS
         if verb_at < index and tokens[verb_at].low not in _AUX and tokens[1].low not in _AUX:
-            return kind != "thing" or tokens[0].low != "who"
+            # "Who helped them?": the one who helped is not "them".
+            return not object_of_verb and (kind != "thing" or tokens[0].low != "who")
     # A name after the pronoun ("How old was his father, John Smith?") may be what it means:
     # such a question is left as it is, to be safe.
     return any(_is_name(t, at) for at, t in enumerate(tokens) if at > index)
@@ -288,8 +295,9 @@ def _bare(previous: Turn, tokens: list[_Token], end: str) -> str | None:
     statement = _statement(previous)
     if statement is None:
         return None
-    kept = [t.text for t in tokens if t.low not in _DEMONSTRATIVE | _PRONOUNS]
-    if kept[-1].lower() in _AUX and len(kept) > 1:
+    dropped = _DEMONSTRATIVE | _PRONOUNS | _HAPPEN
+    kept = [t.text for t in tokens if t.low not in dropped]
+    while len(kept) > 1 and kept[-1].lower() in _AUX:
         kept = kept[:-1]
     return f"{_sentence_case(' '.join(kept))}: {statement}{end}"
 
@@ -330,8 +338,7 @@ def _referent(previous: Turn, kind: str) -> str | None:
             _titled(previous.question)
             or [n for n in brought if _PERSON_NAME.match(n) and not _org_like(n)]
             or [n for n in names if not _org_like(n) and " " in n]
-            or names
-        )
+        )  # no person in sight: better asked as it is than about a place
         return people[0] if people else None
     if entity_answer and not person_answer:
         return answer
@@ -339,6 +346,9 @@ def _referent(previous: Turn, kind: str) -> str | None:
         found = [n for n in brought if _org_like(n) or " " in n] or brought
         if found:
             return found[0]
+    counted = _COUNTED.match(previous.question)
+    if kind == "plural" and counted:  # "where did they go?" after "how many civilians left?"
+        return "the " + counted.group(1)
     things = [n for n in names if _org_like(n) or " " in n or kind == "thing"] or names
     if not things:
         return None
@@ -382,6 +392,8 @@ def _statement(previous: Turn) -> str | None:
     if not pieces:
         return previous.sentence.rstrip(" .")
     holding = [p for p in pieces if answer and answer.lower() in p.lower()]
+    if _asks_person(previous):  # the answer is who spoke: the statement is the other part
+        holding = [p for p in pieces if p not in holding]
     chosen = (holding or [max(pieces, key=len)])[0]
     if previous.speaker:
         chosen = chosen.replace(previous.speaker, "").strip(" ,")
