@@ -202,12 +202,12 @@ def _ask_each_line(
 @cli.command("console")
 @click.pass_context
 def console(ctx: click.Context) -> None:
-    """Ask questions one after another (:more, :context, :good, :bad, :sources, :quit)."""
+    """Ask questions one after another (:more, :context, :good, :bad, :new, :sources, :quit)."""
     from bot.console import run_console
     from bot.feedback import feedback_log_of
 
     settings = settings_of(ctx)
-    run_console(_load_engine(settings), feedback_log_of(settings))
+    run_console(_load_engine(settings), feedback_log_of(settings), settings.follow_up_minutes)
 
 
 def _say(message: str) -> None:
@@ -330,6 +330,32 @@ def bench_dates(ctx: click.Context, sample_out: Path | None, as_json: bool) -> N
         return
     figures = run_date_bench(settings_of(ctx))
     click.echo(json.dumps(figures) if as_json else format_date_bench(figures))
+
+
+@bench_group.command("dialogues")
+@click.option(
+    "--dialogues",
+    "path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=str(Path("bot/bench/data/news_dialogues.jsonl")),
+    show_default=True,
+    help="JSON Lines of two-turn dialogues.",
+)
+@click.option(
+    "--articles",
+    type=click.Path(path_type=Path, file_okay=False),
+    default="../shared/data/news/articles",
+    show_default=True,
+    help="Folder of articles to index and ask about.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@click.pass_context
+def bench_dialogues(ctx: click.Context, path: Path, articles: Path, as_json: bool) -> None:
+    """Follow-up questions: the second turn of two-turn dialogues, and no stand-alone changed."""
+    from bot.bench.dialogues import format_dialogue_bench, run_dialogue_bench
+
+    figures = run_dialogue_bench(settings_of(ctx), path, articles)
+    click.echo(json.dumps(figures) if as_json else format_dialogue_bench(figures))
 
 
 @bench_group.command("squad2")

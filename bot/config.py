@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.conversation import DEFAULT_MINUTES
 from index.analysis.embedder import DEFAULT_MODEL
 from index.answering.model import answer_model_fingerprint
 from index.build.builder import BuildOptions
@@ -82,6 +83,12 @@ class Settings(BaseSettings):
         5.0, gt=0, le=1024, description="Past this the feedback log drops its oldest half."
     )
     log_level: str = Field("WARNING", pattern="(?i)^(debug|info|warning|error|critical)$")
+    follow_up_minutes: float = Field(
+        DEFAULT_MINUTES,
+        ge=0,
+        le=24 * 60,
+        description="Minutes a chat's last answer is kept for follow-ups; 0: none.",
+    )
 
     telegram_bot_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
     telegram_base_url: str = Field(

@@ -1,6 +1,8 @@
 """``newsdesk console``: ask one question after another at a prompt with line editing.
 
 GNU readline (in the standard library) gives line editing and a history kept across sessions.
+A follow-up ("where is it based?") is read with the session's last answer, for
+``FOLLOW_UP_MINUTES``; ``:new`` forgets it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.conversation import DEFAULT_MINUTES, Conversations, read_question, turn_of
 from bot.engine import Engine
 from bot.feedback import BAD, GOOD, FeedbackLog
 from bot.text_render import render_answer, render_more
@@ -21,17 +24,22 @@ from index.corpus.articles import printable
 PROMPT = "newsdesk> "
 HISTORY_FILE = Path.home() / ".newsdesk_history"
 HISTORY_LENGTH = 1000
-HELP = """Type a question and press Enter.
+SESSION = "console"  # the one chat a console session is
+READ_AS = "(read as: {question})"
+FORGOTTEN = "Starting afresh: the next question is read on its own."
+HELP = """Type a question and press Enter; a follow-up ("where is it based?") is read with
+the last answer.
   :more      the next passages for the last question
   :context   the whole passage around the last answer
   :good      the last answer was right (:bad: it was not); saved to the feedback log
   :sources   the articles in the index
+  :new       forget the last answer: the next question is read on its own
   :help      this help
   :quit      leave (Ctrl-D works too)"""
 
 
 class Console:
-    """The state of one console session: the engine and the last answer."""
+    """The state of one console session: the engine, the last answer and its memory."""
 
     def __init__(
         self,
@@ -39,11 +47,13 @@ class Console:
         write: Callable[[str], None],
         colour: bool,
         feedback: FeedbackLog | None = None,
+        conversation: Conversations | None = None,
     ) -> None:
         self.engine = engine
         self.write = write
         self.colour = colour
         self.feedback = feedback
+        self.conversation = conversation or Conversations()
         self.last: Answer | None = None
         self.last_id = ""  # the last answer's id in the feedback log (a second vote replaces)
         self.more_shown = 0  # of the last answer's further passages, by :more so far
@@ -55,8 +65,12 @@ class Console:
             return True
         if line.startswith(":"):
             return self._command(line[1:].lower())
-        self.last = self.engine.ask(line)
+        reading = read_question(self.conversation.previous(SESSION), line)
+        if reading.rewritten:
+            self.write(READ_AS.format(question=printable(reading.asked)))
+        self.last = self.engine.ask(reading.asked)
         self.last_id = secrets.token_urlsafe(8)
+        self.conversation.remember(SESSION, turn_of(self.last))
         self.more_shown = 0
         self.write(render_answer(self.last, colour=self.colour))
         return True
@@ -68,6 +82,9 @@ class Console:
             self.write(HELP)
         elif name == "sources":
             self.write(self._sources())
+        elif name == "new":
+            self.conversation.forget(SESSION)
+            self.write(FORGOTTEN)
         elif name in {"more", "context", GOOD, BAD} and self.last is None:
             self.write("Ask a question first.")
         elif name in {GOOD, BAD} and self.last is not None:
@@ -103,9 +120,16 @@ class Console:
         return "\n".join(lines)
 
 
-def run_console(engine: Engine, feedback: FeedbackLog | None = None) -> None:
+def run_console(
+    engine: Engine,
+    feedback: FeedbackLog | None = None,
+    follow_up_minutes: float = DEFAULT_MINUTES,
+) -> None:
     """Read questions until :quit or end of input; ``:good`` / ``:bad`` go to ``feedback``."""
-    console = Console(engine, print, colour=sys.stdout.isatty(), feedback=feedback)
+    conversation = Conversations(follow_up_minutes)
+    console = Console(
+        engine, print, colour=sys.stdout.isatty(), feedback=feedback, conversation=conversation
+    )
     interactive = sys.stdin.isatty()
     if interactive:
         _load_history()

@@ -76,6 +76,7 @@ def test_ask_json_schema(workdir: Path) -> None:
         "question_type",
         "more",
         "also_in",
+        "dates",
         "refusal",
     }
     assert answer["found"] is True and answer["short_answer"] == "Around 1,500"
@@ -184,3 +185,29 @@ def test_console_ends_on_ctrl_d(workdir: Path) -> None:
     finally:
         child.close()
     assert child.exitstatus == 0
+
+
+def test_console_follow_up_and_new(workdir: Path) -> None:
+    newsdesk(workdir, "index", "build")
+    child = spawn_console(workdir)
+    try:
+        child.expect_exact("newsdesk> ")
+        child.sendline("How many Daesh fighters had the elders persuaded to surrender?")
+        child.expect("paragraph 7")
+        child.expect_exact("newsdesk> ")
+        child.sendline("Who said that?")
+        child.expect_exact("(read as: Who said that the elders had already persuaded 100")
+        child.expect("Omar Alloush")
+        child.expect_exact("newsdesk> ")
+        child.sendline(":new")
+        child.expect_exact("Starting afresh")
+        child.expect_exact("newsdesk> ")
+        child.sendline("Who said that?")
+        child.expect("paragraph")
+        asked_alone = child.before
+        child.expect_exact("newsdesk> ")
+        child.sendline(":quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert "read as" not in asked_alone

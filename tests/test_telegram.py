@@ -512,3 +512,62 @@ def test_more_pressed_again_shows_the_next_passages(api: FakeBotApi, engine: Eng
     assert pages[2].startswith("7. ") and pages[3] == "No further passages."
     shown = [line for page in pages for line in page.splitlines() if line[:1].isdigit()]
     assert len(shown) == len(set(shown)) == 9  # never the same passage twice
+
+
+FIGHTERS_QUESTION = "How many Daesh fighters had the elders persuaded to surrender?"
+
+
+def test_a_follow_up_in_a_private_chat_is_read_with_the_last_answer(
+    api: FakeBotApi, engine: Engine
+) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message(FIGHTERS_QUESTION, chat_id=ALICE)
+        api.wait_for_messages(ALICE, 1)
+        api.push_message("Who said that?", chat_id=ALICE)
+        follow_up = api.wait_for_messages(ALICE, 2)[1]
+        api.push_message("Who said the final battle could take hours or days?", chat_id=ALICE)
+        alone = api.wait_for_messages(ALICE, 3)[2]
+    assert follow_up.startswith("(read as: Who said that the elders had already persuaded 100")
+    assert "<b>Omar Alloush</b>" in follow_up
+    assert "read as" not in alone  # a question that names its own subject is asked as it is
+    assert html_problem(follow_up) is None
+
+
+def test_a_reply_in_a_group_follows_up_on_that_answer(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        in_group: dict[str, Any] = {"chat_id": GROUP, "user_id": BOB, "chat_type": "group"}
+        api.push_message(f"@{BOT_USERNAME} {RAQQA_QUESTION}", **in_group)
+        api.wait_for_messages(GROUP, 1)
+        bali_answer = api.last_message_id(GROUP)
+        api.push_message(f"@{BOT_USERNAME} How many civilians left?", **in_group)
+        api.wait_for_messages(GROUP, 2)
+        # Alice replies to the first answer, not the last one: the follow-up is about Bali.
+        api.push_message(
+            "What else did he say?", chat_id=GROUP, user_id=ALICE, chat_type="group",
+            reply_to_message_id=bali_answer,
+        )  # fmt: skip
+        replies = api.wait_for_messages(GROUP, 3)
+    assert replies[2].startswith("(read as: What else did Mustafa Bali say")
+
+
+def test_new_and_expiry_forget_the_last_answer(api: FakeBotApi, engine: Engine) -> None:
+    now = [1000.0]
+    application = build_application(bot_settings(api, engine), engine)
+    desk_of(application).conversations.clock = lambda: now[0]
+    with serving(application):
+        api.push_message(FIGHTERS_QUESTION, chat_id=ALICE)
+        api.wait_for_messages(ALICE, 1)
+        api.push_message("/new", chat_id=ALICE)
+        forgotten = api.wait_for_messages(ALICE, 2)[1]
+        api.push_message("Who said that?", chat_id=ALICE)
+        after_new = api.wait_for_messages(ALICE, 3)[2]
+        api.push_message(FIGHTERS_QUESTION, chat_id=ALICE)
+        api.wait_for_messages(ALICE, 4)
+        now[0] += 16 * 60  # past FOLLOW_UP_MINUTES (15)
+        api.push_message("Who said that?", chat_id=ALICE)
+        after_expiry = api.wait_for_messages(ALICE, 5)[4]
+        api.push_message("/help", chat_id=ALICE)
+        help_text = api.wait_for_messages(ALICE, 6)[5]
+    assert forgotten == "Starting afresh: your next question is read on its own."
+    assert "read as" not in after_new and "read as" not in after_expiry
+    assert "/new" in help_text and "for 15 minutes" in help_text

@@ -140,6 +140,21 @@ def test_answer_cache_checks_chat_age_and_id_shape() -> None:
     assert len(cache) == 2 and cache.find(ids[0], 1, now=1) is None
 
 
+def test_answer_cache_finds_an_answer_by_the_message_it_was_sent_in() -> None:
+    cache = AnswerCache(max_answers=2, max_age_seconds=100)
+    answer_id = cache.store(1, answer("A.", ()), now=0)
+    cache.link(answer_id, 1, 77)
+    found = cache.find_by_message(1, 77, now=1)
+    assert found is not None and found.sentence == "A."
+    assert cache.find_by_message(2, 77, now=1) is None  # the same message id in another chat
+    assert cache.find_by_message(1, 78, now=1) is None
+    for message_id in range(100, 120):  # links are bounded (4 per answer held), oldest first
+        cache.link(answer_id, 1, message_id)
+    assert cache.find_by_message(1, 77, now=1) is None
+    assert cache.find_by_message(1, 119, now=1) is not None
+    assert cache.find_by_message(1, 119, now=101) is None  # the answer expired
+
+
 def test_redaction_covers_messages_arguments_and_tracebacks() -> None:
     redactor = SecretRedactingFilter(["123456:SECRETSECRET", "SECRETSECRET"])
     url = "/bot123456:SECRETSECRET/getMe"

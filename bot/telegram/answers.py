@@ -2,7 +2,9 @@
 
 A button carries only a short random id; the answer itself, and the chat it was given in, stay
 here. Ids are unguessable, the cache is bounded in size and age, and a lookup from another chat
-finds nothing, so forged or stale callback data can never reveal anything.
+finds nothing, so forged or stale callback data can never reveal anything. The messages an
+answer was sent in are linked to it too, so that a reply to one of them is read as a follow-up
+to that very answer.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class AnswerCache:
         self.max_answers = max_answers
         self.max_age_seconds = max_age_seconds
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._messages: OrderedDict[tuple[int, int], str] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -49,6 +52,19 @@ class AnswerCache:
         while len(self._entries) > self.max_answers:
             self._entries.popitem(last=False)
         return answer_id
+
+    def link(self, answer_id: str, chat_id: int, message_id: int) -> None:
+        """Remember that ``message_id`` in ``chat_id`` shows the answer ``answer_id``."""
+        self._messages[(chat_id, message_id)] = answer_id
+        while len(self._messages) > 4 * self.max_answers:  # a few messages per answer at most
+            self._messages.popitem(last=False)
+
+    def find_by_message(
+        self, chat_id: int, message_id: int, now: float | None = None
+    ) -> Answer | None:
+        """The answer a message of this chat showed, if it is still held and fresh."""
+        answer_id = self._messages.get((chat_id, message_id))
+        return None if answer_id is None else self.find(answer_id, chat_id, now)
 
     def find(self, answer_id: str, chat_id: int | None, now: float | None = None) -> Answer | None:
         """The answer stored under ``answer_id`` for this very chat, if still fresh."""

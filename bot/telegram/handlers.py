@@ -25,13 +25,23 @@ from telegram import (
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 
+from bot.conversation import Reading, read_question, turn_of
 from bot.reports import describe_error
-from bot.telegram.render import render_answer, render_context, render_lines, render_more
+from bot.telegram.render import (
+    html_pieces,
+    pack_messages,
+    render_answer,
+    render_context,
+    render_lines,
+    render_more,
+)
 from bot.telegram.replies import (
     ADMINS_ONLY,
     EMPTY_QUESTION,
     EXPIRED,
+    FORGOTTEN,
     QUESTION_TOO_LONG,
+    READ_AS,
     REINDEX_FAILED,
     REINDEX_RUNNING,
     REINDEX_STARTED,
@@ -46,6 +56,7 @@ from bot.telegram.replies import (
 from bot.telegram.sending import maybe_delivered
 from bot.telegram.state import NewsContext
 from index.answering.answer import Answer
+from index.answering.followup import Turn
 from index.errors import NewsdeskError
 
 logger = logging.getLogger(__name__)
@@ -59,17 +70,21 @@ _COMMAND_PREFIX = re.compile(r"^/\S*")
 
 async def reply_all(
     message: Message, texts: Sequence[str], markup: InlineKeyboardMarkup | None = None
-) -> None:
+) -> list[Message]:
     """Send ``texts`` as consecutive replies; the keyboard goes on the last one.
 
     In groups the first message quotes the question, so readers see what it answers.
     """
     in_group = message.chat.type != ChatType.PRIVATE
+    sent = []
     for number, text in enumerate(texts):
         last = number == len(texts) - 1
-        await message.reply_html(
-            text, reply_markup=markup if last else None, do_quote=in_group and number == 0
+        sent.append(
+            await message.reply_html(
+                text, reply_markup=markup if last else None, do_quote=in_group and number == 0
+            )
         )
+    return sent
 
 
 async def admin_only(update: Update, context: NewsContext) -> bool:
@@ -137,10 +152,32 @@ async def answer_question(update: Update, context: NewsContext, question: str) -
         await message.reply_text(QUESTION_TOO_LONG.format(limit=MAX_QUESTION_CHARS))
         return
     desk = context.desk
+    reading = read_question(_previous_turn(message, context), question)
     async with typing_in(context.bot, message.chat_id, desk.typing_after):
-        answer = await desk.ask(question)
+        answer = await desk.ask(reading.asked)
     answer_id = desk.answers.store(message.chat_id, answer)
-    await reply_all(message, render_answer(answer), answer_keyboard(answer, answer_id))
+    desk.conversations.remember(message.chat_id, turn_of(answer))
+    texts = with_reading(reading, render_answer(answer))
+    sent = await reply_all(message, texts, answer_keyboard(answer, answer_id))
+    for reply in sent:
+        desk.answers.link(answer_id, message.chat_id, reply.message_id)
+
+
+def _previous_turn(message: Message, context: NewsContext) -> Turn | None:
+    """What a follow-up leans on: the answer it replies to, else the chat's last answer."""
+    desk, replied = context.desk, message.reply_to_message
+    if replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
+        answer = desk.answers.find_by_message(message.chat_id, replied.message_id)
+        if answer is not None:
+            return turn_of(answer)
+    return desk.conversations.previous(message.chat_id)
+
+
+def with_reading(reading: Reading, texts: list[str]) -> list[str]:
+    """The answer's messages, led by "(read as: ...)" when the question was rewritten."""
+    if not reading.rewritten:
+        return texts
+    return pack_messages([*html_pieces(READ_AS.format(question=reading.asked)), "\n", *texts])
 
 
 def question_for_bot(message: Message, bot_username: str, bot_id: int) -> str | None:
@@ -201,7 +238,17 @@ async def help_command(update: Update, context: NewsContext) -> None:
         return
     user = update.effective_user
     is_admin = context.desk.access.is_admin(user.id if user else None)
-    await reply_all(message, render_lines(help_lines(is_admin)))
+    minutes = context.desk.settings.follow_up_minutes
+    await reply_all(message, render_lines(help_lines(is_admin, minutes)))
+
+
+async def new_command(update: Update, context: NewsContext) -> None:
+    """/new: forget the chat's last answer, so the next question is read on its own."""
+    message = update.effective_message
+    if message is None:
+        return
+    context.desk.conversations.forget(message.chat_id)
+    await message.reply_text(FORGOTTEN)
 
 
 async def sources_command(update: Update, context: NewsContext) -> None:
@@ -287,12 +334,13 @@ async def button_callback(update: Update, context: NewsContext) -> None:
         texts = render_context(answer)
     reply_to = ReplyParameters(query.message.message_id, allow_sending_without_reply=True)
     for number, text in enumerate(texts):
-        await context.bot.send_message(
+        sent = await context.bot.send_message(
             query.message.chat.id,
             text,
             parse_mode=ParseMode.HTML,
             reply_parameters=reply_to if number == 0 else None,
         )
+        answers.link(match.group(2), query.message.chat.id, sent.message_id)
 
 
 async def _vote(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from bot.conversation import DEFAULT_MINUTES
 from bot.engine import EngineStats
 from bot.reports import changed_lines, plural
 from bot.telegram.access import QuestionLimiter
@@ -24,6 +25,8 @@ REINDEX_RUNNING = "A reindex is already running."
 REINDEX_STARTED = "Reindexing the seeds folder; questions are answered meanwhile."
 REINDEX_FAILED = "Reindex failed, the index is unchanged: {reason}"
 VOTED = {"good": "Thanks: noted 👍", "bad": "Thanks: noted 👎, it helps us improve."}
+READ_AS = "(read as: {question})"
+FORGOTTEN = "Starting afresh: your next question is read on its own."
 
 # Shapes of example questions for /start, filled with article titles in turn.
 _EXAMPLE_SHAPES = (
@@ -77,16 +80,23 @@ def start_lines(articles: Sequence[ArticleRecord]) -> list[str]:
     return lines
 
 
-def help_lines(is_admin: bool) -> list[str]:
+def help_lines(is_admin: bool, follow_up_minutes: float = DEFAULT_MINUTES) -> list[str]:
+    follow_up = [
+        "A follow-up such as “where is it based?” or “who said that?” is read with my last "
+        f"answer in this chat (for {follow_up_minutes:g} minutes), or with the answer you "
+        "reply to.",
+    ]
     lines = [
         "Send me a question and I answer with the sentence from the articles that answers it, "
         "the short answer in bold, and where it comes from.",
         "“More” shows the next best passages, “Context” the whole passage; 👍 or 👎 tells us "
         "whether the answer was right (pressing again changes your vote).",
         "If the articles don't say, I tell you so and show the closest passage.",
+        *(follow_up if follow_up_minutes > 0 else []),
         "",
         "/ask QUESTION: ask (in groups, or mention me, or reply to me)",
         "/sources: the articles I know",
+        "/new: forget the last answer; the next question is read on its own",
         "/start: what I know, with examples",
         "/help: this message",
     ]

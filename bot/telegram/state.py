@@ -1,4 +1,5 @@
-"""What the handlers share, created once at start: the engine, the rules, recent answers.
+"""What the handlers share, created once at start: the engine, the rules, recent answers and
+each chat's memory for follow-up questions.
 
 It lives in ``application.bot_data`` and is reached through ``NewsContext.desk`` (the typed
 context of PTB's ``contexttypesbot`` example), never through module globals, so two
@@ -15,6 +16,7 @@ from typing import Any, cast
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.conversation import Conversations
 from bot.engine import Engine
 from bot.feedback import FeedbackLog, feedback_log_of
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory
@@ -50,6 +52,7 @@ class Desk:
     workers: ThreadPoolExecutor
     feedback: FeedbackLog  # the 👍 / 👎 votes, beside the index's builds
     engine: Engine | None = None
+    conversations: Conversations = field(default_factory=Conversations)
     answers: AnswerCache = field(default_factory=AnswerCache)
     refusals: RefusalMemory = field(default_factory=RefusalMemory)
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -64,7 +67,10 @@ class Desk:
         )
         limiter = QuestionLimiter(settings.rate_limit_per_minute)
         workers = question_workers(settings.telegram_max_in_flight)
-        return cls(settings, access, limiter, workers, feedback_log_of(settings), engine)
+        conversations = Conversations(settings.follow_up_minutes)
+        return cls(
+            settings, access, limiter, workers, feedback_log_of(settings), engine, conversations
+        )
 
     async def ask(self, question: str) -> Answer:
         """Answer on a worker thread, so the event loop goes on serving other chats."""
