@@ -82,7 +82,8 @@ def test_ask_json_schema(workdir: Path) -> None:
     assert answer["found"] is True and answer["short_answer"] == "Around 1,500"
     assert answer["question_type"] == "number" and 0 <= answer["confidence"] <= 1
     assert answer["refusal"] is None
-    assert set(answer["source"]) == {"title", "date", "paragraph", "path", "url", "key"}
+    source_keys = {"title", "date", "paragraph", "path", "url", "key", "event_date"}
+    assert set(answer["source"]) == source_keys
     assert answer["source"]["paragraph"] == 5
     mark = answer["marks"][0]
     assert answer["sentence"][mark["start"] : mark["end"]] == "Around 1,500"
