@@ -103,9 +103,12 @@ def answer_question(
     searcher: Searcher, model: AnswerModel, text: str, k: int = 10
 ) -> tuple[Answer, SearchResult]:
     """Parse, search and answer ``text``: the one question path of every front end and bench."""
+    from index.answering.quotes import named_speaker, statement_answer  # quotes reads Answer
+
     question = parse_question(text, searcher.store.metadata.entity_labels)
     result = searcher.search(question.text, k)
-    return build_answer(question, result, model), result
+    answer = statement_answer(question, searcher) or build_answer(question, result, model)
+    return named_speaker(question, answer, searcher.store.metadata), result
 
 
 def build_answer(question: Question, result: SearchResult, model: AnswerModel) -> Answer:
