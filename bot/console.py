@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.engine import Engine
-from bot.text_render import render_answer, render_more
+from bot.text_render import quote_lines, render_answer, render_more
 from index.answering.answer import MORE_PAGE, Answer
 from index.corpus.articles import printable
 
@@ -22,6 +22,7 @@ HELP = """Type a question and press Enter.
   :more      the next passages for the last question
   :context   the whole passage around the last answer
   :sources   the articles in the index
+  :quotes NAME  what NAME said in the articles
   :help      this help
   :quit      leave (Ctrl-D works too)"""
 
@@ -42,6 +43,10 @@ class Console:
         if not line:
             return True
         if line.startswith(":"):
+            command, _, argument = line[1:].partition(" ")
+            if command.lower() == "quotes":
+                self._quotes(argument.strip())
+                return True
             return self._command(line[1:].lower())
         self.last = self.engine.ask(line)
         self.more_shown = 0
@@ -68,6 +73,12 @@ class Console:
         else:
             self.write(f"Unknown command ':{name}'. Type :help for the commands.")
         return True
+
+    def _quotes(self, name: str) -> None:
+        if not name:
+            self.write("Say whose statements: :quotes NAME")
+            return
+        self.write("\n".join(quote_lines(name, self.engine.quotes(name))))
 
     def _sources(self) -> str:
         articles = self.engine.articles()

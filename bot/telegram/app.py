@@ -63,6 +63,7 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 BOT_COMMANDS = [
     BotCommand("ask", "Ask a question about the articles"),
     BotCommand("sources", "List the indexed articles"),
+    BotCommand("quotes", "What someone said: /quotes NAME"),
     BotCommand("start", "What I know, with example questions"),
     BotCommand("help", "How to ask"),
 ]
@@ -189,6 +190,7 @@ def add_handlers(application: NewsApplication) -> None:
     application.add_handler(CommandHandler("help", handlers.help_command))
     application.add_handler(CommandHandler("ask", handlers.ask_command))
     application.add_handler(CommandHandler("sources", handlers.sources_command))
+    application.add_handler(CommandHandler("quotes", handlers.quotes_command))
     application.add_handler(CommandHandler("stats", handlers.stats_command))
     application.add_handler(CommandHandler("reindex", handlers.reindex_command))
     application.add_handler(CallbackQueryHandler(handlers.button_callback))
