@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -156,3 +157,25 @@ def test_telegram_without_a_network_is_one_line(tmp_path: Path) -> None:
     wanted = f"newsdesk: cannot reach the Bot API at http://127.0.0.1:{port}/bot: NetworkError"
     assert lines[-1] == wanted
     assert len(lines) <= 4 and "Traceback" not in result.stderr
+
+
+def test_quotes_by_name_as_text_and_json(seeds: Path, tmp_path: Path) -> None:
+    text = newsdesk("quotes", "Bali", cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.startswith("2 statement(s) by Bali, newest first:")
+    assert (
+        "1. “this final battle could take hours or days” (Mustafa Bali, the spokesman"
+        in text.stdout
+    )
+    assert "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph 2" in text.stdout
+
+    as_json = newsdesk("quotes", "Mustafa Bali", "--json", cwd=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
+    quotes = json.loads(as_json.stdout)
+    assert [quote["verb"] for quote in quotes] == ["said", "added"]
+    assert quotes[1]["resolved"] is True and quotes[1]["source"]["paragraph"] == 5
+
+    nobody = newsdesk("quotes", "Nobody Atall", cwd=tmp_path)
+    assert nobody.returncode == 1
+    assert nobody.stderr == "newsdesk: no statements by Nobody Atall in these articles\n"
+    assert nobody.stdout == ""
