@@ -20,7 +20,7 @@ _VERBS = (
     r"said|says|say|told|tells|added|adds|warned|warns|claimed|claims|argued|argues|insisted"
     r"|insists|announced|announces|explained|explains|stated|states|admitted|admits|urged|urges"
     r"|predicted|predicts|suggested|suggests|maintained|declared|stressed|noted|acknowledged"
-    r"|conceded|confirmed|revealed|reported|wrote|writes|replied|responded|commented|continued"
+    r"|conceded|confirmed|revealed|wrote|writes|replied|responded|commented|continued"
     r"|believes|believed|thinks|described|called|pointed out|went on|asked"
     r"|quoted [^,.\"]{1,60}? as saying"
     r"|cited [^,.\"]{1,60}? as saying"
@@ -38,10 +38,10 @@ _HONORIFIC_IN = re.compile(
 _ADVERBS = (
     r"also|later|has|had|have|would|will|then|once|again|previously|recently|earlier|yesterday"
     r"|today|himself|herself|itself|last \w+|on \w+day|simply|publicly|privately|repeatedly"
-    r"|separately|subsequently|further|however"
+    r"|separately|subsequently|further|however|initially|now|still|even|repeatedly|also"
 )
 _PLAIN_GAP = re.compile(
-    rf"^(?:\s*\([^)]{{1,40}}\))?(?:\s+(?:{_ADVERBS}))*\s*$"
+    rf"^(?:\s*\([^)]{{1,40}}\)|\s+of\s+[A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)?(?:\s+(?:{_ADVERBS}))*\s*$"
     rf"|^\s+[a-z]\w*(?:\s+[\w'’-]+){{0,6}}\s+and(?:\s+(?:{_ADVERBS}))*\s*$"
 )
 _INVERTED_GAP = re.compile(r"\s*(?:the\s+)?(?:[\w.'’-]+\s+){0,4}")
@@ -79,12 +79,40 @@ _NOT_NAME_WORDS = (
     " Thursday Friday Saturday Sunday Government Ministers Minister Spokesman Spokeswoman"
 )
 _NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
+_GENERIC_ORG_ROLE_WORDS = (
+    "company firm group bank carmaker retailer insurer airline studio label network broadcaster"
+)
+_GENERIC_ORG_ROLES = frozenset(_GENERIC_ORG_ROLE_WORDS.split())
+_SPEAKER_REACH = 6  # sentences back that "he said" may reach for a named speaker
+_MENTION_REACH = 3  # ... and for a name mentioned without speaking
 _ORG_ROLE_WORDS = frozenset(_ORG_ROLES.split("|"))
 # "..., X said in a Facebook post.": what follows the verb says where, not what.
 _CIRCUMSTANCE = re.compile(
     r"\s*(?:in|on|at|during|to|after|before|last|yesterday|earlier|later|today|from|via|while)\b"
 )
 _SAID_FOLLOWS = re.compile(r"\bthat\b|:|[\"“]")
+_BEFORE_INVERTED = re.compile(r"[,\"”'’]\s*$")
+# "added" reports only before what was added: "he added: ...", "added that", "..., he added."
+_ADDED_REPORTS = re.compile(r"\s*(?:that\b|:|,|\"|“|\.|$)")
+# Verbs that report only before what was said ("he added: ...", "confirmed that"), not when
+# their object is a thing ("added smart folders", "an EP called Dead", "confirmed their form").
+_WEAK_VERBS = {
+    **dict.fromkeys(
+        (
+            "added",
+            "adds",
+            "confirmed",
+            "announced",
+            "revealed",
+            "noted",
+            "claimed",
+            "claims",
+            "went on",
+        ),
+        _ADDED_REPORTS,
+    ),
+    **dict.fromkeys(("called", "described"), re.compile(r"[^\"“.]{0,40}[\"“]")),
+}
 _QUOTE_CLOSE = re.compile(r"[\"”'’]\s*$")
 _LEAD = re.compile(r"^[\s,:;\"“”]+")
 _TRAIL = re.compile(r"[\s,:;\"“”.]+$")
@@ -163,15 +191,18 @@ class _ArticleReader:
 
     def __init__(self) -> None:
         self.full_names: dict[str, str] = {}  # surname (lower) -> first full name in the article
-        self.speakers: list[_Speaker] = []
-        self.mentioned: list[tuple[str, str]] = []  # (label, name) of entities seen, in order
+        self.position = 0  # the sentence being read
+        self.speakers: list[tuple[int, _Speaker]] = []  # named speakers, with their sentence
+        self.mentioned: list[tuple[int, str, str]] = []  # (sentence, label, name) of entities
 
     def remember(self, text: str, entities: tuple[Entity, ...]) -> None:
         for entity in entities:
             if entity.label in SPEAKER_LABELS:
                 name = clean_name(entity.text_in(text))
                 if name:
-                    self.mentioned.append((entity.label, self.full_name(name, entity.label)))
+                    full = self.full_name(name, entity.label)
+                    self.mentioned.append((self.position, entity.label, full))
+        self.position += 1
 
     def full_name(self, name: str, label: str) -> str:
         """ "Bali" -> "Mustafa Bali" when the article named him in full before."""
@@ -199,16 +230,22 @@ class _ArticleReader:
             ):
                 return None
             if not found.resolved:
-                self.speakers.append(found.speaker)
+                self.speakers.append((self.position, found.speaker))
         return found
 
     def _at_verb(
         self, text: str, entities: tuple[Entity, ...], verb: re.Match[str]
     ) -> _Found | None:
         before = text[: verb.start()]
+        if verb.group() in _WEAK_VERBS and not _WEAK_VERBS[verb.group()].match(text[verb.end() :]):
+            return None
         speaker, subject_start, resolved = self._subject(text, entities, verb.start())
         if speaker is None:
-            # "..., said John Smith" (the speaker after the verb)
+            # "..., said John Smith" (the speaker after the verb; after "told", the hearer)
+            if verb.group().startswith("tel") or verb.group() == "told":
+                return None
+            if not _BEFORE_INVERTED.search(before):
+                return None
             after = self._inverted(text, entities, verb.end())
             if after is None:
                 return None
@@ -248,7 +285,7 @@ class _ArticleReader:
         bare = _BARE_NAME.search(before)
         if bare is not None and bare.group("name").split()[0] not in _NOT_NAMES:
             name = self.full_name(clean_name(bare.group("name")), "PERSON")
-            label = "ORG" if ("ORG", name) in self.mentioned else "PERSON"
+            label = "ORG" if any(m[1:] == ("ORG", name) for m in self.mentioned) else "PERSON"
             start = _subject_start(text, bare.start("name"))
             role = _HONORIFIC.sub("", text[start : bare.start("name")]).strip()
             return _Speaker(name, label, role if role[:1].isupper() else ""), start, False
@@ -309,33 +346,44 @@ class _ArticleReader:
 
     def _resolve_pronoun(self, word: str) -> _Speaker | None:
         if word in ("he", "she"):
-            for speaker in reversed(self.speakers):
-                if speaker.label == "PERSON":
-                    return speaker
-            for label, name in reversed(self.mentioned):
-                if label == "PERSON":
-                    return _Speaker(name, label, "")
-            return None
+            return self._recent("PERSON")
         if word == "it":
-            return self._last_org()
+            return self._recent("ORG")
         return None  # "they": too often a group never named
 
     def _resolve_role(self, noun: str) -> _Speaker | None:
-        if noun in _ORG_ROLE_WORDS:
-            return self._last_org()
-        for speaker in reversed(self.speakers):
+        if noun in _GENERIC_ORG_ROLES:
+            return self._recent("ORG")
+        if noun in _ORG_ROLE_WORDS:  # "the party", "the paper": only one that says so
+            for _, speaker in reversed(self.speakers):
+                if speaker.label == "ORG" and noun in speaker.name.lower():
+                    return speaker
+            return None
+        for _, speaker in reversed(self.speakers):
             if speaker.label == "PERSON" and noun in speaker.role.lower():
                 return speaker
         return None
 
-    def _last_org(self) -> _Speaker | None:
-        for speaker in reversed(self.speakers):
-            if speaker.label == "ORG":
-                return speaker
-        for label, name in reversed(self.mentioned):
-            if label == "ORG":
-                return _Speaker(name, label, "")
-        return None
+    def _recent(self, label: str) -> _Speaker | None:
+        """The last speaker of ``label`` a few sentences back, else the only one mentioned
+        just before; None when that is not clear (a wrong name is worse than none)."""
+        for position, speaker in reversed(self.speakers):
+            if self.position - position > _SPEAKER_REACH:
+                break
+            if speaker.label == label:
+                # another of the kind named since ("his wife Sharon"): "she" may be either
+                others = {
+                    name
+                    for at, kind, name in self.mentioned
+                    if at > position and kind == label and name != speaker.name
+                }
+                return None if others else speaker
+        names = {
+            name
+            for position, kind, name in self.mentioned
+            if kind == label and self.position - position <= _MENTION_REACH
+        }
+        return _Speaker(names.pop(), label, "") if len(names) == 1 else None
 
 
 _TRAIL_COMMA = re.compile(r"[\s,]+$")

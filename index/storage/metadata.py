@@ -430,6 +430,10 @@ class Metadata:
         with self._lock:
             return int(self._connection.execute("SELECT count(*) FROM statements").fetchone()[0])
 
+    def all_statements(self) -> list[StatementRecord]:
+        """Every stored statement (a benchmark samples them), newest article first."""
+        return self._statements("1 = 1", []) if self.has_statements else []
+
     def statements_by_text(self, article_key: str, text: str) -> list[StatementRecord]:
         """The statement stored for the sentence ``text`` of the article ``article_key``."""
         if not self.has_statements:
