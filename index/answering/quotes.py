@@ -22,6 +22,8 @@ from index.storage.metadata import Metadata, SentenceRecord, StatementRecord
 
 _ABOUT = re.compile(r"\b(?:about|on|regarding|concerning|of)\b\s+(?P<topic>.+)$", re.IGNORECASE)
 _WHO_SAID = re.compile(r"^\s*(?:who|which \w+(?: \w+)?) ", re.IGNORECASE)
+# Ways of saying that the question's own attribution patterns leave out.
+_SAYING_TOO = re.compile(r"\b(?:joked|quipped|forecast|reckoned|hinted|conceded)\b", re.IGNORECASE)
 _NEAREST_MORE = 2
 _WORD_WEIGHT = 0.05  # a shared word counts like 0.05 of cosine: vectors decide, words break ties
 
@@ -91,7 +93,7 @@ def named_speaker(question: Question, answer: Answer, metadata: Metadata) -> Ans
     if (
         not answer.found
         or answer.source is None
-        or not question.attribution
+        or not (question.attribution or _SAYING_TOO.search(question.text))
         or question.answer_type is not AnswerType.PERSON
         or not _WHO_SAID.match(question.text)
     ):
@@ -99,7 +101,17 @@ def named_speaker(question: Question, answer: Answer, metadata: Metadata) -> Ans
     stated = metadata.statements_by_text(answer.source.key, answer.sentence)
     if not stated:
         return answer
-    return replace(answer, short_answer=stated[0].speaker, marks=())
+    speaker = stated[0].speaker
+    return replace(answer, short_answer=speaker, marks=_name_marks(answer.sentence, speaker))
+
+
+def _name_marks(sentence: str, name: str) -> tuple[Mark, ...]:
+    """The speaker's name in the sentence (the full name, else the surname); none for "he"."""
+    for wanted in (name, name.split()[-1]):
+        found = re.search(rf"\b{re.escape(wanted)}\b", sentence)
+        if found is not None:
+            return (Mark(found.start(), found.end()),)
+    return ()
 
 
 def _closest(
