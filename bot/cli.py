@@ -272,12 +272,17 @@ def bench_news(ctx: click.Context, questions: Path | None, articles: Path, as_js
 
 @bench_group.command("speakers")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@click.option(
+    "--sample",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write 100 extracted statements (seeded) to FILE, to judge by hand.",
+)
 @click.pass_context
-def bench_speakers(ctx: click.Context, as_json: bool) -> None:
+def bench_speakers(ctx: click.Context, as_json: bool, sample: Path | None) -> None:
     """ "What did X say" and "who said" questions answered from the stored statements."""
     from bot.bench.speakers import format_speaker_bench, run_speaker_bench
 
-    figures = run_speaker_bench(settings_of(ctx))
+    figures = run_speaker_bench(settings_of(ctx), sample_out=sample)
     click.echo(json.dumps(figures) if as_json else format_speaker_bench(figures))
 
 
