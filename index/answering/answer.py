@@ -108,7 +108,7 @@ def answer_question(
     question = parse_question(text, searcher.store.metadata.entity_labels)
     result = searcher.search(question.text, k)
     answer = statement_answer(question, searcher) or build_answer(question, result, model)
-    return named_speaker(question, answer, searcher.store.metadata), result
+    return named_speaker(question, answer, result, searcher.store.metadata), result
 
 
 def build_answer(question: Question, result: SearchResult, model: AnswerModel) -> Answer:

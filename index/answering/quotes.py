@@ -16,7 +16,7 @@ import numpy as np
 
 from index.answering.answer import MORE, Answer, Mark, MoreHit, Source
 from index.answering.question import AnswerType, Question
-from index.search.searcher import Searcher
+from index.search.searcher import Searcher, SearchResult
 from index.storage.lexical import terms_of
 from index.storage.metadata import Metadata, SentenceRecord, StatementRecord
 
@@ -87,7 +87,9 @@ def statement_answer(question: Question, searcher: Searcher) -> Answer | None:
     )
 
 
-def named_speaker(question: Question, answer: Answer, metadata: Metadata) -> Answer:
+def named_speaker(
+    question: Question, answer: Answer, result: SearchResult, metadata: Metadata
+) -> Answer:
     """A "who said" answer whose sentence is a stored statement: its speaker's name becomes the
     short answer (the name the article gave earlier when the sentence says only "he")."""
     if (
@@ -98,10 +100,16 @@ def named_speaker(question: Question, answer: Answer, metadata: Metadata) -> Ans
         or not _WHO_SAID.match(question.text)
     ):
         return answer
-    stated = metadata.statements_by_text(answer.source.key, answer.sentence)
+    ids = [
+        scored.record.id
+        for hit in result.hits
+        for scored in hit.sentences
+        if scored.record.text == answer.sentence and scored.record.article.key == answer.source.key
+    ]
+    stated = metadata.statements_in(ids[:1])
     if not stated:
         return answer
-    speaker = stated[0].speaker
+    speaker = next(iter(stated.values())).speaker
     return replace(answer, short_answer=speaker, marks=_name_marks(answer.sentence, speaker))
 
 

@@ -434,12 +434,6 @@ class Metadata:
         """Every stored statement (a benchmark samples them), newest article first."""
         return self._statements("1 = 1", []) if self.has_statements else []
 
-    def statements_by_text(self, article_key: str, text: str) -> list[StatementRecord]:
-        """The statement stored for the sentence ``text`` of the article ``article_key``."""
-        if not self.has_statements:
-            return []
-        return self._statements("a.key = ? AND s.text = ?", [article_key, text])
-
     def _statements(self, where: str, values: list[Any]) -> list[StatementRecord]:
         with self._lock:
             rows = self._connection.execute(
