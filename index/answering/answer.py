@@ -107,7 +107,8 @@ def answer_question(
 
     question = parse_question(text, searcher.store.metadata.entity_labels)
     result = searcher.search(question.text, k)
-    answer = statement_answer(question, searcher) or build_answer(question, result, model)
+    answer = build_answer(question, result, model)
+    answer = statement_answer(question, searcher, answer) or answer
     return named_speaker(question, answer, result, searcher.store.metadata), result
 
 

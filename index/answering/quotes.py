@@ -24,6 +24,7 @@ _ABOUT = re.compile(r"\b(?:about|on|regarding|concerning|of)\b\s+(?P<topic>.+)$"
 _WHO_SAID = re.compile(r"^\s*(?:who|which \w+(?: \w+)?) ", re.IGNORECASE)
 # Ways of saying that the question's own attribution patterns leave out.
 _SAYING_TOO = re.compile(r"\b(?:joked|quipped|forecast|reckoned|hinted|conceded)\b", re.IGNORECASE)
+_AFFILIATION = re.compile(r"\s+(?:of|from|at)\s+(?=[A-Z])")
 _NEAREST_MORE = 2
 _WORD_WEIGHT = 0.05  # a shared word counts like 0.05 of cosine: vectors decide, words break ties
 
@@ -56,15 +57,43 @@ def quotes_by(metadata: Metadata, name: str) -> list[Quote]:
     return [_quote(record) for record in metadata.statements_by(name)]
 
 
-def statement_answer(question: Question, searcher: Searcher) -> Answer | None:
-    """ "What did X say [about Y]" from X's statements; None when X has none (or not asked)."""
+def statement_answer(question: Question, searcher: Searcher, chosen: Answer) -> Answer | None:
+    """ "What did X say [about Y]" from X's statements; None when X has none (or not asked).
+
+    When the answer model's own choice (``chosen``) is one of X's statements it stays the
+    answer (the model reads the question better than a similarity does); else the statement
+    closest to Y is.
+    """
     if question.answer_type is not AnswerType.STATEMENT or not question.speaker:
         return None
     metadata = searcher.store.metadata
-    records = metadata.statements_by(question.speaker)
+    records: list[StatementRecord] = []
+    for name in _speaker_names(question.speaker):
+        records = metadata.statements_by(name)
+        if records:
+            break
     if not records:
         return None
     ranked, score = _closest(question, records, searcher)
+    picked = [
+        record
+        for record in records
+        if chosen.found
+        and chosen.source is not None
+        and record.sentence.text == chosen.sentence
+        and record.sentence.article.key == chosen.source.key
+    ]
+    if picked:
+        ranked = picked[:1] + [record for record in ranked if record is not picked[0]]
+        score = chosen.confidence
+    elif chosen.found and _names_speaker(chosen.sentence, records[0].speaker):
+        # the model found a sentence naming X that the statements missed: it stays the answer
+        more = tuple(
+            MoreHit(r.sentence.text, _context(metadata, r), sentence_source(r.sentence), 0.0)
+            for r in records
+            if r.sentence.text != chosen.sentence
+        )
+        return replace(chosen, more=more[:MORE])
     best = ranked[0]
     # The next closest to the topic first (a reader's first "more" page), the rest newest first.
     nearest = ranked[1 : _NEAREST_MORE + 1]
@@ -113,6 +142,10 @@ def named_speaker(
     return replace(answer, short_answer=speaker, marks=_name_marks(answer.sentence, speaker))
 
 
+def _names_speaker(sentence: str, name: str) -> bool:
+    return re.search(rf"\b{re.escape(name.split()[-1])}\b", sentence) is not None
+
+
 def _name_marks(sentence: str, name: str) -> tuple[Mark, ...]:
     """The speaker's name in the sentence (the full name, else the surname); none for "he"."""
     for wanted in (name, name.split()[-1]):
@@ -141,6 +174,17 @@ def _closest(
     order = np.argsort(-np.asarray(scores), kind="stable")
     best = float(similarities[int(order[0])])
     return [records[int(i)] for i in order], round(max(0.0, min(1.0, best)), 4)
+
+
+def _speaker_names(phrase: str) -> list[str]:
+    """The names a question's speaker phrase may mean, fullest first: "Bank of Japan chief
+    Toshihiko Fukui" -> ... "Toshihiko Fukui"; "Marc Ostwald of Monument Securities" -> "Marc
+    Ostwald". A lone surname is tried only when the phrase is one."""
+    names = [phrase]
+    head = _AFFILIATION.split(phrase, maxsplit=1)[0].strip()
+    words = head.split()
+    names += [" ".join(words[i:]) for i in range(len(words) - 1) if len(words) - i >= 2]
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def _topic(question: Question) -> str | None:
