@@ -20,7 +20,7 @@ from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.reports import describe_build, describe_error, describe_feedback, describe_manifest
 from bot.runtime import build_setup, configure_logging
-from bot.text_render import render_answer
+from bot.text_render import quote_lines, render_answer
 from index.answering.time_words import BadDateError, parse_day
 from index.errors import NewsdeskError
 from index.storage.manifest import read_manifest
@@ -199,6 +199,23 @@ def _ask_each_line(
         )
 
 
+@cli.command("quotes")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the statements as JSON.")
+@click.pass_context
+def quotes(ctx: click.Context, name: str, as_json: bool) -> None:
+    """What NAME said in the articles (any alias: "Bali", "Mustafa Bali"), newest first."""
+    if not name.strip():
+        raise click.UsageError("the name is empty")
+    found = _load_engine(settings_of(ctx)).quotes(name)
+    if as_json:
+        click.echo(json.dumps([quote.to_dict() for quote in found], ensure_ascii=False, indent=2))
+    if not found:
+        fail(f"no statements by {name} in these articles", EXIT_ERROR)
+    if not as_json:
+        click.echo("\n".join(quote_lines(name, found)))
+
+
 @cli.command("console")
 @click.pass_context
 def console(ctx: click.Context) -> None:
@@ -356,6 +373,22 @@ def bench_dialogues(ctx: click.Context, path: Path, articles: Path, as_json: boo
 
     figures = run_dialogue_bench(settings_of(ctx), path, articles)
     click.echo(json.dumps(figures) if as_json else format_dialogue_bench(figures))
+
+
+@bench_group.command("speakers")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@click.option(
+    "--sample",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write 100 extracted statements (seeded) to FILE, to judge by hand.",
+)
+@click.pass_context
+def bench_speakers(ctx: click.Context, as_json: bool, sample: Path | None) -> None:
+    """ "What did X say" and "who said" questions answered from the stored statements."""
+    from bot.bench.speakers import format_speaker_bench, run_speaker_bench
+
+    figures = run_speaker_bench(settings_of(ctx), sample_out=sample)
+    click.echo(json.dumps(figures) if as_json else format_speaker_bench(figures))
 
 
 @bench_group.command("squad2")

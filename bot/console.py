@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.conversation import DEFAULT_MINUTES, Conversations, read_question, turn_of
 from bot.engine import Engine
 from bot.feedback import BAD, GOOD, FeedbackLog
-from bot.text_render import render_answer, render_more
+from bot.text_render import quote_lines, render_answer, render_more
 from index.answering.answer import MORE_PAGE, Answer
 from index.corpus.articles import printable
 
@@ -34,6 +34,7 @@ the last answer.
   :good      the last answer was right (:bad: it was not); saved to the feedback log
   :sources   the articles in the index
   :new       forget the last answer: the next question is read on its own
+  :quotes NAME  what NAME said in the articles
   :help      this help
   :quit      leave (Ctrl-D works too)"""
 
@@ -64,6 +65,10 @@ class Console:
         if not line:
             return True
         if line.startswith(":"):
+            command, _, argument = line[1:].partition(" ")
+            if command.lower() == "quotes":
+                self._quotes(argument.strip())
+                return True
             return self._command(line[1:].lower())
         reading = read_question(self.conversation.previous(SESSION), line)
         if reading.rewritten:
@@ -112,6 +117,12 @@ class Console:
             build_id=self.engine.store.manifest.build_id,
         )
         return f"Thanks: noted {'👍' if vote == GOOD else '👎'} (a second vote replaces it)."
+
+    def _quotes(self, name: str) -> None:
+        if not name:
+            self.write("Say whose statements: :quotes NAME")
+            return
+        self.write("\n".join(quote_lines(name, self.engine.quotes(name))))
 
     def _sources(self) -> str:
         articles = self.engine.articles()

@@ -21,6 +21,7 @@ from index.analysis.entities import EntityTagger
 from index.answering.answer import Answer, answer_question, refused_answer
 from index.answering.language import REFUSAL, is_english
 from index.answering.model import AnswerModel, load_answer_model
+from index.answering.quotes import Quote, quotes_by
 from index.build.builder import BuildReport
 from index.errors import IndexMismatchError, IndexMissingError, Remedy
 from index.search.searcher import Searcher
@@ -158,6 +159,10 @@ class Engine:
             self._questions += 1
         return answer
 
+    def quotes(self, name: str) -> list[Quote]:
+        """Every statement by ``name`` (aliases included) with its source, newest first."""
+        return quotes_by(self.store.metadata, name)
+
     def articles(self) -> list[ArticleRecord]:
         return self.store.metadata.articles()
 
@@ -209,6 +214,11 @@ def _why_update(store: IndexStore, answer_model: AnswerModel) -> tuple[str, str]
         return (
             "was built for another answer model (Newsdesk was updated)",
             "The answer model has changed: updating the index first.",
+        )
+    if not store.metadata.has_statements:
+        return (
+            "has no statements by speaker (built by an older Newsdesk)",
+            "The index has no statements by speaker (built by an older Newsdesk): updating it.",
         )
     if store.query_encoder is None:
         return (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from index.answering.answer import (
     ALSO_IN,
     CLOSEST_LABEL,
@@ -12,6 +14,7 @@ from index.answering.answer import (
     MoreHit,
     Source,
 )
+from index.answering.quotes import Quote
 from index.corpus.articles import printable
 
 _BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[36m", "\033[33m", "\033[0m"
@@ -63,3 +66,23 @@ def render_more(hits: tuple[MoreHit, ...], *, colour: bool, first: int = 1) -> s
         + also_line(hit.also_in, dim, reset, indent=" ")
         for number, hit in enumerate(hits, start=first)
     )
+
+
+def no_quotes(name: str) -> str:
+    return f"No statements by {name} in these articles."
+
+
+def quote_lines(name: str, quotes: Sequence[Quote], limit: int | None = None) -> list[str]:
+    """Each statement as '"words" (speaker, role; verb)' and its source, newest first; at most
+    ``limit`` of them, with a last line counting the rest."""
+    if not quotes:
+        return [no_quotes(name)]
+    shown = quotes if limit is None else quotes[:limit]
+    lines = [f"{len(quotes)} statement(s) by {name}, newest first:"]
+    for number, quote in enumerate(shown, start=1):
+        who = ", ".join(part for part in (quote.speaker, quote.role) if part)
+        lines.append(f"{number}. “{quote.statement}” ({who}; {quote.verb})")
+        lines.append(f"   — {quote.source.line()}")
+    if len(quotes) > len(shown):
+        lines.append(f"… and {len(quotes) - len(shown)} more.")
+    return lines

@@ -226,3 +226,25 @@ def test_a_bad_since_date_is_one_line_and_exit_2(tmp_path: Path) -> None:
         "newsdesk: --since: '2017-02-30' is not a date; write it as YYYY-MM-DD, e.g. 1987-03-01"
     )
     assert not (tmp_path / "var").exists()  # refused before anything loaded or was built
+
+
+def test_quotes_by_name_as_text_and_json(seeds: Path, tmp_path: Path) -> None:
+    text = newsdesk("quotes", "Bali", cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.startswith("2 statement(s) by Bali, newest first:")
+    assert (
+        "1. “this final battle could take hours or days” (Mustafa Bali, the spokesman"
+        in text.stdout
+    )
+    assert "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph 2" in text.stdout
+
+    as_json = newsdesk("quotes", "Mustafa Bali", "--json", cwd=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
+    quotes = json.loads(as_json.stdout)
+    assert [quote["verb"] for quote in quotes] == ["said", "added"]
+    assert quotes[1]["resolved"] is True and quotes[1]["source"]["paragraph"] == 5
+
+    nobody = newsdesk("quotes", "Nobody Atall", cwd=tmp_path)
+    assert nobody.returncode == 1
+    assert nobody.stderr == "newsdesk: no statements by Nobody Atall in these articles\n"
+    assert nobody.stdout == ""

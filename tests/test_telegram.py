@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.feedback import FEEDBACK_FILE, chat_hash
 from bot.telegram.app import build_application, run_bot
-from bot.telegram.render import MAX_MESSAGE_CHARS
+from bot.telegram.render import MAX_MESSAGE_CHARS, render_lines
+from bot.telegram.replies import MAX_QUOTES_SHOWN, quotes_lines
 from bot.telegram.state import desk_of
 from index.analysis.embedder import Embedder
 from index.errors import NewsdeskError
@@ -571,3 +573,35 @@ def test_new_and_expiry_forget_the_last_answer(api: FakeBotApi, engine: Engine) 
     assert forgotten == "Starting afresh: your next question is read on its own."
     assert "read as" not in after_new and "read as" not in after_expiry
     assert "/new" in help_text and "for 15 minutes" in help_text
+
+
+def test_quotes_command_lists_statements_by_any_alias(api: FakeBotApi, engine: Engine) -> None:
+    with running_bot(bot_settings(api, engine), engine):
+        api.push_message("/quotes Bali", chat_id=ALICE)
+        bali = api.wait_for_messages(ALICE, 1)[0]
+        api.push_message("/quotes Nobody Atall", chat_id=ALICE)
+        nobody = api.wait_for_messages(ALICE, 2)[1]
+        api.push_message("/quotes", chat_id=ALICE)
+        usage = api.wait_for_messages(ALICE, 3)[2]
+        api.push_message("/help", chat_id=ALICE)
+        help_text = api.wait_for_messages(ALICE, 4)[3]
+    assert bali.startswith("2 statement(s) by Bali, newest first:")
+    assert "“this final battle could take hours or days” (Mustafa Bali, the spokesman" in bali
+    assert "“Around 1,500 civilians had been able" in bali
+    assert "— All Syrian IS fighters leave Raqa: monitor, 2017-10-15, paragraph 5" in bali
+    assert nobody == "No statements by Nobody Atall in these articles."
+    assert usage.startswith("Say whose statements you want: /quotes NAME")
+    assert "/quotes NAME" in help_text
+    for text in (bali, nobody, usage):
+        assert html_problem(text) is None and len(text) <= MAX_MESSAGE_CHARS
+
+
+def test_a_long_quotes_list_is_bounded_and_split(engine: Engine) -> None:
+    [quote] = engine.quotes("Omar Alloush")
+    many = [replace(quote, statement=quote.statement * 8) for _ in range(60)]
+    messages = render_lines(quotes_lines("Alloush", many))
+    assert len(messages) > 1
+    assert all(len(text) <= MAX_MESSAGE_CHARS and html_problem(text) is None for text in messages)
+    joined = "".join(messages)
+    assert f"{MAX_QUOTES_SHOWN}. “" in joined and f"{MAX_QUOTES_SHOWN + 1}. “" not in joined
+    assert f"… and {60 - MAX_QUOTES_SHOWN} more." in joined

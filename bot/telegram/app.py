@@ -64,6 +64,7 @@ BOT_COMMANDS = [
     BotCommand("ask", "Ask a question about the articles"),
     BotCommand("sources", "List the indexed articles"),
     BotCommand("new", "Forget the last answer: a new topic"),
+    BotCommand("quotes", "What someone said: /quotes NAME"),
     BotCommand("start", "What I know, with example questions"),
     BotCommand("help", "How to ask"),
 ]
@@ -191,6 +192,7 @@ def add_handlers(application: NewsApplication) -> None:
     application.add_handler(CommandHandler("ask", handlers.ask_command))
     application.add_handler(CommandHandler("sources", handlers.sources_command))
     application.add_handler(CommandHandler("new", handlers.new_command))
+    application.add_handler(CommandHandler("quotes", handlers.quotes_command))
     application.add_handler(CommandHandler("stats", handlers.stats_command))
     application.add_handler(CommandHandler("reindex", handlers.reindex_command))
     application.add_handler(CallbackQueryHandler(handlers.button_callback))

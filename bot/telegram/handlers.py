@@ -41,6 +41,7 @@ from bot.telegram.replies import (
     EXPIRED,
     FORGOTTEN,
     QUESTION_TOO_LONG,
+    QUOTES_USAGE,
     READ_AS,
     REINDEX_FAILED,
     REINDEX_RUNNING,
@@ -50,6 +51,7 @@ from bot.telegram.replies import (
     describe_reindex,
     describe_stats,
     help_lines,
+    quotes_lines,
     sources_lines,
     start_lines,
 )
@@ -257,6 +259,19 @@ async def sources_command(update: Update, context: NewsContext) -> None:
     if message is None:
         return
     await reply_all(message, render_lines(sources_lines(context.engine.articles())))
+
+
+async def quotes_command(update: Update, context: NewsContext) -> None:
+    """/quotes NAME: what NAME said in the articles, newest first."""
+    message = update.effective_message
+    if message is None:
+        return
+    name = " ".join(_COMMAND_PREFIX.sub("", message.text or "", count=1).split())
+    if not name or len(name) > MAX_QUESTION_CHARS:
+        await message.reply_text(QUOTES_USAGE)
+        return
+    found = await asyncio.to_thread(context.engine.quotes, name)  # SQLite: off the event loop
+    await reply_all(message, render_lines(quotes_lines(name, found)))
 
 
 async def stats_command(update: Update, context: NewsContext) -> None:

@@ -12,6 +12,8 @@ from bot.conversation import DEFAULT_MINUTES
 from bot.engine import EngineStats
 from bot.reports import changed_lines, plural
 from bot.telegram.access import QuestionLimiter
+from bot.text_render import quote_lines
+from index.answering.quotes import Quote
 from index.build.builder import BuildReport
 from index.storage.metadata import ArticleRecord
 
@@ -97,6 +99,7 @@ def help_lines(is_admin: bool, follow_up_minutes: float = DEFAULT_MINUTES) -> li
         "/ask QUESTION: ask (in groups, or mention me, or reply to me)",
         "/sources: the articles I know",
         "/new: forget the last answer; the next question is read on its own",
+        "/quotes NAME: what NAME said in the articles, newest first",
         "/start: what I know, with examples",
         "/help: this message",
     ]
@@ -148,3 +151,12 @@ def describe_reindex(report: BuildReport, stats: EngineStats) -> list[str]:
         lines.append(f"{plural(len(report.skipped), 'file')} skipped:")
         lines += [f"• {skipped}" for skipped in report.skipped[:_MAX_NAMED]]
     return lines
+
+
+QUOTES_USAGE = "Say whose statements you want: /quotes NAME (for example /quotes Bali)."
+MAX_QUOTES_SHOWN = 20  # a long list stays a few messages, not dozens
+
+
+def quotes_lines(name: str, quotes: Sequence[Quote]) -> list[str]:
+    """The statements by ``name`` (at most ``MAX_QUOTES_SHOWN``), or that there are none."""
+    return quote_lines(name, quotes, MAX_QUOTES_SHOWN)

@@ -153,12 +153,17 @@ def answer_question(
 
     The question's time words ("in October 2017", "latest"), or ``since``/``until`` (both
     inclusive), keep the candidates to a date range or prefer the newest (``date_filter``).
+    "What did X say" and "who said" questions are then read against the stored statements.
     """
+    from index.answering.quotes import named_speaker, statement_answer  # quotes reads Answer
+
     plan = plan_dates(text, searcher.store.metadata.date_span(), since, until)
     question = parse_question(plan.text, searcher.store.metadata.entity_labels)
     result = searcher.search(question.text, plan.search_k(k))
     result = plan.apply(result, k)
     answer = build_answer(question, result, model, newest=plan.newest_first)
+    answer = statement_answer(question, searcher, answer) or answer
+    answer = named_speaker(question, answer, result, searcher.store.metadata)
     return replace(answer, dates=plan.dates.words() if plan.dates else None), result
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from index.analysis.entities import Entity, entities_from_rows
+from index.analysis.statements import clean_name, extract_statements, speaker_key
 from index.corpus.articles import Article
 from index.corpus.passages import SplitArticle
 from index.errors import IndexCorruptError
@@ -39,9 +40,22 @@ CREATE TABLE entities (
     sentence INTEGER NOT NULL, label TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL
 );
 CREATE TABLE entity_names (name TEXT PRIMARY KEY, label TEXT NOT NULL, count INTEGER NOT NULL);
+CREATE TABLE statements (
+    sentence INTEGER NOT NULL, speaker TEXT NOT NULL, key TEXT NOT NULL, surname TEXT NOT NULL,
+    label TEXT NOT NULL, role TEXT NOT NULL, verb TEXT NOT NULL, start INTEGER NOT NULL,
+    end INTEGER NOT NULL, resolved INTEGER NOT NULL
+);
 """
 # Entities are read by sentence id ranges; the index is made after the rows are in (faster).
 _ENTITY_INDEX = "CREATE INDEX entities_by_sentence ON entities (sentence)"
+_STATEMENT_INDEXES = (
+    "CREATE INDEX statements_by_key ON statements (key)",
+    "CREATE INDEX statements_by_surname ON statements (surname)",
+    "CREATE INDEX statements_by_sentence ON statements (sentence)",
+)
+_STATEMENT_COLUMNS = (
+    "st.sentence, st.speaker, st.key, st.label, st.role, st.verb, st.start, st.end, st.resolved"
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,25 @@ class SentenceRecord:
     # When its events happened, resolved from its own date words at build time (see
     # ``index.corpus.event_dates``): "2017-10-14", "2017-W41" or "2017-09"; None if unsaid.
     event_date: str | None = None
+
+
+@dataclass(frozen=True)
+class StatementRecord:
+    """A stored statement with its sentence: who said it, how, and its span in the sentence."""
+
+    sentence: SentenceRecord
+    speaker: str
+    key: str
+    label: str
+    role: str
+    verb: str
+    start: int
+    end: int
+    resolved: bool  # the sentence names the speaker by a pronoun or role only
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text[self.start : self.end]
 
 
 @dataclass(frozen=True)
@@ -102,6 +135,7 @@ def write_metadata(
         for article_id, split in enumerate(splits):
             _insert_article(connection, article_id, split.article)
             base_sentence = sentence_id
+            _insert_statements(connection, split, base_sentence, entities)
             for passage in split.passages:
                 connection.execute(
                     "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -141,6 +175,8 @@ def write_metadata(
                     sentence_id += 1
                 passage_id += 1
         connection.execute(_ENTITY_INDEX)
+        for statement_index in _STATEMENT_INDEXES:
+            connection.execute(statement_index)
         connection.executemany(
             "INSERT INTO entity_names VALUES (?, ?, ?)", _commonest_labels(names)
         )
@@ -169,6 +205,42 @@ def _commonest_labels(names: Counter[tuple[str, str]]) -> list[tuple[str, str, i
         if name not in best or count > best[name][1]:
             best[name] = (label, count)
     return [(name, label, totals[name]) for name, (label, _) in best.items() if name]
+
+
+def _insert_statements(
+    connection: sqlite3.Connection,
+    split: SplitArticle,
+    base_sentence: int,
+    entities: Sequence[tuple[Entity, ...]],
+) -> None:
+    """The article's attributed statements (read from its sentences in order, see statements)."""
+    sentences = [
+        (sentence.text, entities[base_sentence + number])
+        for number, sentence in enumerate(split.sentences)
+    ]
+    connection.executemany(
+        "INSERT INTO statements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                base_sentence + found.sentence,
+                found.speaker,
+                found.key,
+                found.surname,
+                found.label,
+                found.role,
+                found.verb,
+                found.start,
+                found.end,
+                int(found.resolved),
+            )
+            for found in extract_statements(sentences)
+        ],
+    )
+
+
+def _statement_fields(row: tuple[Any, ...]) -> tuple[str, str, str, str, str, int, int, bool]:
+    speaker, key, label, role, verb, start, end, resolved = row[1:9]
+    return speaker, key, label, role, verb, int(start), int(end), bool(resolved)
 
 
 def _insert_article(connection: sqlite3.Connection, article_id: int, article: Article) -> None:
@@ -202,6 +274,12 @@ class Metadata:
             "event_date" if self.has_event_dates else "NULL"
         )
         self._span: tuple[str | None, str | None] | None = None
+        self.has_statements = (
+            self._connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'statements'"
+            ).fetchone()
+            is not None
+        )
 
     def close(self) -> None:
         self._connection.close()
@@ -353,6 +431,67 @@ class Metadata:
                 f"SELECT name, label FROM entity_names WHERE name IN ({marks})", keys
             ).fetchall()
         return {str(name): str(label) for name, label in rows}
+
+    def statements_by(self, name: str) -> list[StatementRecord]:
+        """The statements of the speaker ``name``, newest article first (undated last).
+
+        Alias-aware: "Bali", "Mr Bali" and "Mustafa Bali" find one another, since the build
+        stored each speaker under the fullest name the article gave; a surname alone finds
+        every speaker of that surname. An index built without statements finds none.
+        """
+        key = speaker_key(clean_name(name))
+        if not key or not self.has_statements:
+            return []
+        words = key.split()
+        if len(words) == 1:
+            where, values = "st.surname = ? OR st.key = ?", [key, key]
+        else:  # the full name, a longer one ending with it, or the surname met alone
+            where = "st.key = ? OR st.key LIKE ? OR (st.surname = ? AND st.key = st.surname)"
+            values = [key, "% " + key, words[-1]]
+        return self._statements(f"({where})", values)
+
+    def statements_in(self, sentence_ids: Iterable[int]) -> dict[int, StatementRecord]:
+        """The stored statement of each of ``sentence_ids`` that is one, by sentence id."""
+        keys = sorted({int(key) for key in sentence_ids})
+        if not keys or not self.has_statements:
+            return {}
+        found = self._statements(f"st.sentence IN ({','.join('?' * len(keys))})", keys)
+        return {record.sentence.id: record for record in found}
+
+    def statement_count(self) -> int:
+        if not self.has_statements:
+            return 0
+        with self._lock:
+            return int(self._connection.execute("SELECT count(*) FROM statements").fetchone()[0])
+
+    def all_statements(self) -> list[StatementRecord]:
+        """Every stored statement (a benchmark samples them), newest article first."""
+        return self._statements("1 = 1", []) if self.has_statements else []
+
+    def _statements(self, where: str, values: list[Any]) -> list[StatementRecord]:
+        with self._lock:
+            rows = self._connection.execute(
+                f"SELECT {_STATEMENT_COLUMNS}, a.date FROM statements st "
+                "JOIN sentences s ON s.id = st.sentence JOIN articles a ON a.id = s.article "
+                f"WHERE {where} ORDER BY a.date IS NULL, a.date DESC, st.sentence",
+                values,
+            ).fetchall()
+        sentences = self.sentences(row[0] for row in rows)
+        return [
+            StatementRecord(
+                sentences[row[0]],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                row[8] == 1,
+            )
+            for row in rows
+            if row[0] in sentences
+        ]
 
     def _one(self, query: str, key: int) -> tuple[Any, ...]:
         with self._lock:
