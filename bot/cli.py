@@ -319,14 +319,41 @@ def bench_squad(
     show_default=True,
     help="Folder of articles to index and ask about.",
 )
+@click.option(
+    "--groups/--no-groups",
+    default=True,
+    show_default=True,
+    help="Also the speaker, date and dialogue groups (with the default questions only).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
 @click.pass_context
-def bench_news(ctx: click.Context, questions: Path | None, articles: Path, as_json: bool) -> None:
-    """Right article, sentence and short answer, and abstention, on real news questions."""
+def bench_news(
+    ctx: click.Context, questions: Path | None, articles: Path, groups: bool, as_json: bool
+) -> None:
+    """Right article, sentence and short answer, and abstention, on real news questions; then
+    the speaker, date and dialogue groups, each against its targets."""
     from bot.bench.answers import format_news_bench, run_news_bench
+    from bot.bench.dates import format_date_bench, run_date_bench
+    from bot.bench.dialogues import format_dialogue_bench, run_dialogue_bench
+    from bot.bench.speakers import format_speaker_bench, run_speaker_bench
 
-    figures = run_news_bench(settings_of(ctx), questions, articles)
-    click.echo(json.dumps(figures) if as_json else format_news_bench(figures))
+    settings = settings_of(ctx)
+    figures = run_news_bench(settings, questions, articles)
+    if not as_json:
+        click.echo(format_news_bench(figures))
+    if groups and questions is None:
+        benches = (
+            ("speakers", run_speaker_bench, format_speaker_bench),
+            ("dates", run_date_bench, format_date_bench),
+            ("dialogues", run_dialogue_bench, format_dialogue_bench),
+        )
+        figures["groups"] = {}
+        for name, run, show in benches:
+            group = figures["groups"][name] = run(settings, articles=articles)
+            if not as_json:
+                click.echo("\n" + show(group))
+    if as_json:
+        click.echo(json.dumps(figures))
 
 
 @bench_group.command("dates")
