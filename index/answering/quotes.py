@@ -58,13 +58,19 @@ def quotes_by(metadata: Metadata, name: str) -> list[Quote]:
 
 
 def statement_answer(question: Question, searcher: Searcher, chosen: Answer) -> Answer | None:
-    """ "What did X say [about Y]" from X's statements; None when X has none (or not asked).
+    """ "What did X say [about Y]": the answer model's answer, with X's statements (the closest
+    to Y first, then the rest newest first) as its further passages; None when X has none. A
+    declined answer stays declined (a statement is no answer to a question the articles don't
+    answer), with X's statements listed as the closest passages.
 
-    When the answer model's own choice (``chosen``) is one of X's statements it stays the
-    answer (the model reads the question better than a similarity does); else the statement
-    closest to Y is.
+    The model's sentence stays the answer (when it is one of X's statements, the words said
+    are its short answer): on the news questions, replacing it by the statement
+    closest to Y turned 17 right answers of 143 "what did X say" into wrong ones (another
+    speaker of the same surname, or a statement on another topic).
     """
     if question.answer_type is not AnswerType.STATEMENT or not question.speaker:
+        return None
+    if chosen.source is None:
         return None
     metadata = searcher.store.metadata
     records: list[StatementRecord] = []
@@ -74,46 +80,27 @@ def statement_answer(question: Question, searcher: Searcher, chosen: Answer) -> 
             break
     if not records:
         return None
-    ranked, score = _closest(question, records, searcher)
-    picked = [
-        record
-        for record in records
-        if chosen.found
-        and chosen.source is not None
-        and record.sentence.text == chosen.sentence
-        and record.sentence.article.key == chosen.source.key
-    ]
-    if picked:
-        ranked = picked[:1] + [record for record in ranked if record is not picked[0]]
-        score = chosen.confidence
-    elif chosen.found and _names_speaker(chosen.sentence, records[0].speaker):
-        # the model found a sentence naming X that the statements missed: it stays the answer
-        more = tuple(
-            MoreHit(r.sentence.text, _context(metadata, r), sentence_source(r.sentence), 0.0)
-            for r in records
-            if r.sentence.text != chosen.sentence
-        )
-        return replace(chosen, more=more[:MORE])
-    best = ranked[0]
-    # The next closest to the topic first (a reader's first "more" page), the rest newest first.
-    nearest = ranked[1 : _NEAREST_MORE + 1]
-    others = nearest + [r for r in records if r is not best and r not in nearest]
+    ranked, _ = _closest(question, records, searcher)
+    nearest = ranked[:_NEAREST_MORE]
+    others = nearest + [r for r in records if r not in nearest]
     more = tuple(
         MoreHit(r.sentence.text, _context(metadata, r), sentence_source(r.sentence), 0.0)
-        for r in others[:MORE]
+        for r in others
+        if r.sentence.text != chosen.sentence
     )
-    return Answer(
-        question=question.text,
-        found=True,
-        sentence=best.sentence.text,
-        short_answer=best.text,
-        marks=(Mark(best.start, best.end),),
-        context=_context(metadata, best),
-        source=sentence_source(best.sentence),
-        confidence=score,
-        question_type=question.answer_type.value,
-        more=more,
+    own = next(
+        (
+            r
+            for r in records
+            if r.sentence.text == chosen.sentence and r.sentence.article.key == chosen.source.key
+        ),
+        None,
     )
+    if own is None or not chosen.found:
+        return replace(chosen, more=more[:MORE])
+    # The answer is one of X's statements: what X said is the short answer, not X's name.
+    marks = (Mark(own.start, own.end),)
+    return replace(chosen, short_answer=own.text, marks=marks, more=more[:MORE])
 
 
 def named_speaker(
@@ -140,10 +127,6 @@ def named_speaker(
         return answer
     speaker = next(iter(stated.values())).speaker
     return replace(answer, short_answer=speaker, marks=_name_marks(answer.sentence, speaker))
-
-
-def _names_speaker(sentence: str, name: str) -> bool:
-    return re.search(rf"\b{re.escape(name.split()[-1])}\b", sentence) is not None
 
 
 def _name_marks(sentence: str, name: str) -> tuple[Mark, ...]:
