@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import statistics
 import time
 from collections import Counter
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.bench.measure import percentile
-from bot.bench.qa_sets import BENCH_FOLDER, NEWS_ARTICLES, bench_searcher
+from bot.bench.qa_sets import NEWS_ARTICLES, news_and_seed_searcher
 from bot.config import Settings
 from bot.runtime import load_build_embedder
 from index.answering.answer import Answer, answer_question, build_answer
@@ -37,15 +36,12 @@ from index.answering.question import parse_question
 from index.corpus.event_dates import resolved_phrase
 from index.errors import NewsdeskError
 from index.search.searcher import Searcher
-from index.storage.folder import BUILDS_FOLDER
 from index.storage.metadata import Metadata
 
 DATA = Path(__file__).with_name("data")
 DATE_QUESTIONS = DATA / "news_dates.jsonl"
 EVENT_DATE_SAMPLE = DATA / "event_dates_sample.jsonl"
-SEED_ARTICLE = Path(__file__).resolve().parents[2] / "seeds" / "raqqa-2017-10-15.txt"
 TARGETS = {"right": 0.85, "sample_right": 0.90}
-_INDEX = "news-dates"
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,7 @@ def run_date_bench(
     """Ask every date question three ways over the news corpus and the seed article."""
     cases = date_cases(questions)
     embedder = load_build_embedder(settings.index_setup())
-    searcher = bench_searcher(_INDEX, _seeds(articles), settings, embedder)
+    searcher = news_and_seed_searcher(settings, embedder, articles)
     model = load_answer_model()
     answer_question(searcher, model, "warm-up question")
     counts: dict[str, Counter[str]] = {}
@@ -221,26 +217,10 @@ def _without_time_words(searcher: Searcher, model: AnswerModel, text: str) -> An
     return build_answer(question, searcher.search(question.text), model)
 
 
-def _seeds(articles: Path) -> Path:
-    """The news articles and the seed article in one folder, and the index started from the
-    news bench's (same articles: nothing but the seed article is embedded)."""
-    folder = BENCH_FOLDER / _INDEX / "seeds"
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in [*sorted(articles.iterdir()), SEED_ARTICLE]:
-        target = folder / path.name
-        if path.is_file() and not target.exists():
-            shutil.copyfile(path, target)
-    index = BENCH_FOLDER / _INDEX / "index"
-    news = BENCH_FOLDER / "news" / "index"
-    if not index.exists() and (news / BUILDS_FOLDER).is_dir():
-        shutil.copytree(news, index, symlinks=True)
-    return folder
-
-
 def write_event_date_sample(settings: Settings, out: Path, count: int = 50) -> str:
     """Write ``sample_event_dates`` of the date bench's index to ``out``; says what it wrote."""
     embedder = load_build_embedder(settings.index_setup())
-    searcher = bench_searcher(_INDEX, _seeds(NEWS_ARTICLES), settings, embedder)
+    searcher = news_and_seed_searcher(settings, embedder, NEWS_ARTICLES)
     rows = sample_event_dates(searcher.store.metadata, count)
     searcher.store.close()
     out.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), "utf-8")

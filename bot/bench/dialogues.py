@@ -11,34 +11,29 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from pathlib import Path
 from typing import Any
 
 from bot.bench.answer_figures import AnswerTally
 from bot.bench.qa_sets import (
-    BENCH_FOLDER,
     NEWS_ARTICLES,
     NEWS_QUESTIONS,
     Case,
-    bench_searcher,
+    news_and_seed_searcher,
     news_cases,
 )
 from bot.config import Settings
 from bot.conversation import read_question, turn_of
 from bot.runtime import load_build_embedder
-from index.analysis.embedder import Embedder
 from index.answering.answer import Answer, answer_question
 from index.answering.followup import Turn, follow_up
 from index.answering.model import load_answer_model
 from index.answering.question import parse_question
 from index.errors import NewsdeskError
-from index.search.searcher import Searcher
 
 DIALOGUES = Path(__file__).with_name("data") / "news_dialogues.jsonl"
 TARGET_SECOND_RIGHT = 0.80
 # Two dialogues are over the seed article, which the news corpus does not hold.
-SEED_ARTICLES = (Path("seeds") / "raqqa-2017-10-15.txt",)
 
 
 def load_dialogues(path: Path = DIALOGUES) -> list[tuple[Case, Case]]:
@@ -92,32 +87,13 @@ def standalone_changed(cases: list[Case], seed: int = 15) -> list[tuple[str, str
     return changed
 
 
-def dialogue_searcher(settings: Settings, embedder: Embedder, articles: Path) -> Searcher:
-    """The news corpus plus the seed article, indexed in ``var/bench/dialogues``.
-
-    The articles are linked, not copied, and the index starts as a copy of the news bench's
-    (same files, same keys), so only the seed article is embedded, not 32,000 sentences again.
-    """
-    root = BENCH_FOLDER / "dialogues"
-    seeds = root / "seeds"
-    seeds.mkdir(parents=True, exist_ok=True)
-    for path in [*sorted(articles.iterdir()), *SEED_ARTICLES]:
-        link = seeds / path.name
-        if path.is_file() and not link.exists():
-            link.symlink_to(path.resolve())
-    news_index, index = BENCH_FOLDER / "news" / "index", root / "index"
-    if not index.exists() and news_index.exists():
-        shutil.copytree(news_index, index, symlinks=True)
-    return bench_searcher("dialogues", seeds, settings, embedder)
-
-
 def run_dialogue_bench(
     settings: Settings, path: Path = DIALOGUES, articles: Path = NEWS_ARTICLES
 ) -> dict[str, Any]:
     """Ask every dialogue over the news bench index; returns the figures and each second turn."""
     dialogues = load_dialogues(path)
     embedder = load_build_embedder(settings.index_setup())
-    searcher = dialogue_searcher(settings, embedder, articles)
+    searcher = news_and_seed_searcher(settings, embedder, articles)
     model = load_answer_model()
     rows: list[dict[str, Any]] = []
     for first, second in dialogues:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
-from bot.bench.qa_sets import BENCH_FOLDER, NEWS_ARTICLES, bench_searcher
+from bot.bench.qa_sets import NEWS_ARTICLES, news_and_seed_searcher
 from bot.config import Settings
 from bot.runtime import load_build_embedder
 from index.answering.answer import Answer, answer_question
@@ -29,21 +28,6 @@ STATEMENT_SAMPLE = Path(__file__).with_name("data") / "statements_sample.jsonl"
 SAMPLE_SEED = 15
 TARGETS = {"what_said_top3": 0.85, "speaker_right": 0.90}
 _LISTED = 3
-
-
-def _seeds(settings: Settings, articles: Path) -> Path:
-    """A folder of links to every news article and the seed articles, under var/bench."""
-    folder = BENCH_FOLDER / "speakers" / "seeds"
-    folder.mkdir(parents=True, exist_ok=True)
-    for source in [*sorted(articles.iterdir()), *sorted(settings.seeds_dir.iterdir())]:
-        link = folder / source.name
-        if source.is_file() and not link.exists():
-            link.symlink_to(source.resolve())
-    index = BENCH_FOLDER / "speakers" / "index"
-    news_index = BENCH_FOLDER / "news" / "index"
-    if not index.exists() and news_index.is_dir():  # same articles: no re-embedding
-        shutil.copytree(news_index, index, symlinks=True)
-    return folder
 
 
 def statement_sample(
@@ -109,7 +93,7 @@ def run_speaker_bench(
     the hand-checked sample's. ``sample_out``: write a fresh sample to judge there."""
     rows = [json.loads(line) for line in questions.read_text("utf-8").splitlines() if line]
     embedder = load_build_embedder(settings.index_setup())
-    searcher = bench_searcher("speakers", _seeds(settings, articles), settings, embedder)
+    searcher = news_and_seed_searcher(settings, embedder, articles)
     model = load_answer_model()
     figures: dict[str, Any] = {"questions": len(rows), "wrong": []}
     counts: dict[str, list[int]] = {}
