@@ -472,9 +472,18 @@ def train_answers(ctx: click.Context, out: Path | None) -> None:
     is_flag=True,
     help="Only the FAISS index: IVF-Flat beside IVF-SQ8 (no seeds, SQLite or tagging).",
 )
+@click.option(
+    "--tag-entities",
+    is_flag=True,
+    help="Run spaCy over the synthetic sentences (some 20 minutes a million; they name no one).",
+)
 @click.pass_context
 def bench_scale(
-    ctx: click.Context, counts: tuple[int, ...], vectors: Path | None, dense_only: bool
+    ctx: click.Context,
+    counts: tuple[int, ...],
+    vectors: Path | None,
+    dense_only: bool,
+    tag_entities: bool,
 ) -> None:
     """Build, load and search synthetic indexes of N sentences (query encoding excluded)."""
     from bot.bench.scale import (
@@ -490,7 +499,11 @@ def bench_scale(
             click.echo(format_dense_bench(run_dense_bench(count, vectors)))
             continue
         figures = run_scale_bench(
-            count, settings.faiss_exact_limit, vectors, settings.faiss_compress_limit
+            count,
+            settings.faiss_exact_limit,
+            vectors,
+            settings.faiss_compress_limit,
+            tag_entities=tag_entities,
         )
         click.echo(format_scale_bench(figures))
 

@@ -19,7 +19,7 @@ from index.errors import (
     Remedy,
 )
 from index.storage.dense import DenseIndex, DenseParams, choose_params
-from index.storage.lexical import LexicalIndex
+from index.storage.lexical import LexicalIndex, TokenIds
 from index.storage.store import current_build, open_index
 
 
@@ -93,10 +93,12 @@ def test_interrupted_build_leaves_previous_index(
     before = current_build(index_dir)
     (seeds / "other.txt").write_text("Harbour news\n\nThe harbour opened.\n")
 
-    def interrupt(texts: list[str]) -> LexicalIndex:
+    def interrupt(documents: TokenIds) -> LexicalIndex:
         raise KeyboardInterrupt  # Ctrl-C after vectors, metadata and FAISS were written
 
-    monkeypatch.setattr(LexicalIndex, "build", classmethod(lambda cls, texts: interrupt(texts)))
+    monkeypatch.setattr(
+        LexicalIndex, "from_token_ids", classmethod(lambda cls, documents: interrupt(documents))
+    )
     with pytest.raises(KeyboardInterrupt):
         build_index(seeds, index_dir, embedder, BuildOptions())
     assert current_build(index_dir) == before

@@ -15,6 +15,7 @@ import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from bot.bench.measure import ms, peak_memory_since_reset_mb, percentile, reset_peak_memory
 from index.analysis.embedder import EMBED_BATCH, Embedder, ModelInfo
+from index.analysis.entities import Entity, EntityTagger, TaggerInfo
 from index.build.builder import BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
 from index.search.searcher import Searcher
@@ -93,6 +95,19 @@ class ClusteredEmbedder(Embedder):
         return _unit(vectors + self.noise * rng.normal(size=vectors.shape))
 
 
+class NoEntityTagger(EntityTagger):
+    """Tags nothing: the synthetic words ("w17 w3052") name no one, and spaCy would spend
+    twenty minutes a million sentences finding so (``--tagger spacy`` measures it anyway)."""
+
+    @property
+    def info(self) -> TaggerInfo:
+        return TaggerInfo("none", "0")
+
+    def tag(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[tuple[Entity, ...]]:
+        for _ in texts:
+            yield ()
+
+
 def _unit(vectors: np.ndarray) -> np.ndarray:
     vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors.astype(np.float32)
@@ -141,8 +156,12 @@ def run_scale_bench(
     exact_limit: int = DEFAULT_EXACT_LIMIT,
     base: Path | None = None,
     compress_limit: int = DEFAULT_COMPRESS_LIMIT,
+    tag_entities: bool = False,
 ) -> dict[str, Any]:
-    """Build, load and search an index of ``count`` synthetic sentences."""
+    """Build, load and search an index of ``count`` synthetic sentences.
+
+    ``tag_entities`` runs spaCy over the synthetic sentences; by default they go untagged.
+    """
     centres = np.load(base, mmap_mode="r", allow_pickle=False) if base is not None else None
     embedder = ClusteredEmbedder(centres)
     chunking = ChunkingSettings()
@@ -153,7 +172,8 @@ def run_scale_bench(
             chunking=chunking, exact_limit=exact_limit, compress_limit=compress_limit
         )
         measured_peak = reset_peak_memory()
-        report = build_index(seeds, index_dir, embedder, options)
+        tagger = EntityTagger() if tag_entities else NoEntityTagger()
+        report = build_index(seeds, index_dir, embedder, options, tagger=tagger)
         build_peak = peak_memory_since_reset_mb() if measured_peak else float("nan")
         folder = report.folder
         assert folder is not None
@@ -203,7 +223,23 @@ def run_scale_bench(
         "hybrid_p95_ms": ms(percentile(hybrid, 95)),
         "dense_recall@10": round(recall, 4),
         "vectors": f"real encodings from {base} with noise" if base else "generated clusters",
+        "tagger": tagger.info.pipeline,
     }
+
+
+def measure_build_peak(count: int) -> dict[str, float]:
+    """The build's resident peak over ``count`` synthetic sentences (embedder and tagger as in
+    ``run_scale_bench``), measured from just before the build; for the memory test."""
+    with tempfile.TemporaryDirectory(prefix="newsdesk-peak-") as scratch:
+        seeds, index_dir = Path(scratch) / "seeds", Path(scratch) / "index"
+        write_synthetic_seeds(seeds, count)
+        embedder = ClusteredEmbedder()
+        before = _rss_mb()
+        if not reset_peak_memory():
+            return {"sentences": count, "peak_mb": float("nan"), "before_mb": before}
+        report = build_index(seeds, index_dir, embedder, BuildOptions(), tagger=NoEntityTagger())
+        peak = peak_memory_since_reset_mb()
+    return {"sentences": report.sentences, "peak_mb": round(peak, 1), "before_mb": round(before, 1)}
 
 
 def _rss_mb() -> float:

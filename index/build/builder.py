@@ -1,8 +1,10 @@
-"""Build the index from a seeds folder: incremental, and atomic on disk.
+"""Build the index from a seeds folder: streaming, incremental, and atomic on disk.
 
-An article whose content hash is unchanged keeps its vectors from the live build; only added and
-changed articles are embedded. Everything is written to a staging folder that becomes live with
-one symlink swap, so an error or Ctrl-C mid-build leaves the previous index whole.
+Articles go through in batches (read, split, embed, tag, written to SQLite, the vector file and
+the BM25 token ids), so memory holds one batch plus FAISS's lists, not the corpus. An article
+whose content hash is unchanged keeps its vectors and entities from the live build; only added
+and changed articles are embedded. Everything is written to a staging folder that becomes live
+with one symlink swap, so an error or Ctrl-C mid-build leaves the previous index whole.
 """
 
 from __future__ import annotations
@@ -29,13 +31,13 @@ from index.analysis.query_encoder import (
 )
 from index.build.publish import remove_old_builds, swap_current, sync_folder, sync_tree
 from index.build.writing import (
-    BuildContents,
     BuildStamp,
+    BuildWriter,
     live_query_encoder,
-    write_build,
+    write_manifest_of,
     write_query_encoder,
 )
-from index.corpus.articles import DEFAULT_MAX_ARTICLE_BYTES, ReadResult, read_articles
+from index.corpus.articles import DEFAULT_MAX_ARTICLE_BYTES, Article, iter_articles
 from index.corpus.passages import ChunkingSettings, SplitArticle, split_article
 from index.errors import (
     ArticleSkipped,
@@ -76,6 +78,9 @@ from index.storage.store import (
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".build.lock"
+# Articles are read, embedded, tagged and written in batches of about this many sentences: the
+# build holds one batch (some 40 MB of vectors and objects), not the corpus.
+BUILD_BATCH = 16_384
 
 
 @dataclass(frozen=True)
@@ -209,64 +214,107 @@ def _build(
     options: BuildOptions,
     say: Callable[[str], None] | None,
 ) -> BuildReport:
+    """Stream the seeds through the build a batch of articles at a time (see ``BuildWriter``),
+    then fill FAISS and BM25 from what was written."""
     started = time.perf_counter()
     report = BuildReport()
-    read: ReadResult = read_articles(seeds_dir, options.max_article_bytes)
-    report.skipped = read.skipped
-    splits = [split_article(article, options.chunking) for article in read.articles]
     previous = (
         None if options.full else _load_previous(index_dir, embedder, tagger, options, report)
     )
     if options.full:
         report.full_reason = "--full was asked for"
-
-    vectors = _assemble_vectors(splits, previous, embedder, options, report)
-    tagging = time.perf_counter()
-    entities = _assemble_entities(splits, previous, tagger, report)
-    report.tag_seconds = time.perf_counter() - tagging
-    report.sentences = len(vectors)
-    report.passages = sum(len(split.passages) for split in splits)
-    report.dense, centroids = _dense_plan(previous, len(vectors), options, report)
-
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     builds = index_dir / BUILDS_FOLDER
     staging = builds / f"{STAGING_PREFIX}{build_id}"
     staging.mkdir(parents=True)
+    writer: BuildWriter | None = None
+    old_metadata: Metadata | None = None
     try:
-        live = live_query_encoder(index_dir, embedder)
-        encoder = write_query_encoder(staging, live, embedder, splits, vectors, say)
-        if encoder is not None:
-            report.query_encoder, report.query_encoder_made = encoder
-        stamp = BuildStamp(
-            build_id=build_id,
-            started=started,
-            model=embedder.info,
-            tagger=tagger.info,
-            chunking=options.chunking,
-            dense=report.dense,
-            answer_model=options.answer_model,
-            query_encoder=report.query_encoder,
-        )
-        write_build(staging, BuildContents(splits, vectors, entities, centroids), stamp)
-        sync_tree(staging)  # every file on disk before the build can become live
-        final = builds / build_id
-        staging.rename(final)
-        sync_folder(builds)
-    except (OSError, sqlite3.Error) as error:  # a full disk, a file-size limit, a lost mount
-        shutil.rmtree(staging, ignore_errors=True)
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise IndexWriteError(
-            f"cannot write the new index in {builds} ({reason}); the live index is unchanged"
-        ) from None
+        with _writing(builds):
+            writer = BuildWriter(staging, embedder.info.dimension)
+        if previous is not None:
+            old_metadata = Metadata(previous.folder / METADATA_FILE)
+        seen: set[str] = set()
+        articles = iter_articles(seeds_dir, report.skipped, options.max_article_bytes)
+        for splits in _batches(articles, options.chunking):
+            seen.update(split.article.id for split in splits)
+            vectors, kept = _batch_vectors(splits, previous, embedder, options, report)
+            tagging = time.perf_counter()
+            entities = _batch_entities(splits, kept, previous, old_metadata, tagger, report)
+            report.tag_seconds += time.perf_counter() - tagging
+            with _writing(builds):
+                writer.add(splits, vectors, entities)
+        old = previous.manifest.articles if previous else {}
+        report.removed = sorted(key for key in old if key not in seen)
+        report.sentences = writer.sentences
+        report.passages = writer.metadata.passages
+        report.dense, centroids = _dense_plan(previous, writer.sentences, options, report)
+        with _writing(builds):
+            sample, expected = writer.sample()
+            live = live_query_encoder(index_dir, embedder)
+            encoder = write_query_encoder(staging, live, embedder, sample, expected, say)
+            if encoder is not None:
+                report.query_encoder, report.query_encoder_made = encoder
+            writer.finish(report.dense, centroids)
+            stamp = BuildStamp(
+                build_id=build_id,
+                started=started,
+                model=embedder.info,
+                tagger=tagger.info,
+                chunking=options.chunking,
+                dense=report.dense,
+                answer_model=options.answer_model,
+                query_encoder=report.query_encoder,
+            )
+            write_manifest_of(staging, writer, stamp)
+            sync_tree(staging)  # every file on disk before the build can become live
+            final = builds / build_id
+            staging.rename(final)
+            sync_folder(builds)
     except BaseException:
+        if writer is not None:
+            writer.close()
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if old_metadata is not None:
+            old_metadata.close()
     swap_current(index_dir, final)
     sync_folder(index_dir)  # the swap itself survives a power loss before the old is deleted
     remove_old_builds(builds, keep=final)
     report.folder = final
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextmanager
+def _writing(builds: Path) -> Iterator[None]:
+    """Report a failed write (a full disk, a file-size limit, a lost mount) as one error that
+    says the live index is unchanged."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise IndexWriteError(
+            f"cannot write the new index in {builds} ({reason}); the live index is unchanged"
+        ) from None
+
+
+def _batches(
+    articles: Iterator[Article], chunking: ChunkingSettings
+) -> Iterator[list[SplitArticle]]:
+    """The split articles in order, in batches of at least ``BUILD_BATCH`` sentences."""
+    batch: list[SplitArticle] = []
+    sentences = 0
+    for article in articles:
+        split = split_article(article, chunking)
+        batch.append(split)
+        sentences += len(split.sentences)
+        if sentences >= BUILD_BATCH:
+            yield batch
+            batch, sentences = [], 0
+    if batch:
+        yield batch
 
 
 def _load_previous(
@@ -292,14 +340,18 @@ def _load_previous(
     return _Previous(manifest, vectors, folder)
 
 
-def _assemble_vectors(
+def _batch_vectors(
     splits: list[SplitArticle],
     previous: _Previous | None,
     embedder: Embedder,
     options: BuildOptions,
     report: BuildReport,
-) -> np.ndarray:
-    """One row per sentence in build order: reused rows for unchanged articles, new ones else."""
+) -> tuple[np.ndarray, set[str]]:
+    """One row per sentence of the batch: reused rows for unchanged articles, new ones else;
+    and the ids of the unchanged articles.
+
+    Rows are rounded as the build stores them, so reused and new rows agree.
+    """
     old = previous.manifest.articles if previous else {}
     reuse: dict[str, slice] = {}
     to_embed: list[str] = []
@@ -315,17 +367,14 @@ def _assemble_vectors(
             continue
         (report.changed if entry is not None else report.added).append(key)
         to_embed.extend(sentence.text for sentence in split.sentences)
-    current_keys = {split.article.id for split in splits}
-    report.removed = sorted(key for key in old if key not in current_keys)
-
     fresh = embedder.embed(
         to_embed, batch_size=options.batch_size, show_progress=options.show_progress
     )
-    report.embedded = len(fresh)
-    fresh = as_stored(fresh)  # as the build keeps them, so reused and new rows agree
-    total = sum(len(split.sentences) for split in splits)
+    report.embedded += len(fresh)
+    fresh = as_stored(fresh)
     if not reuse:
-        return fresh  # every article embedded, in build order: no second copy to assemble
+        return fresh, set()  # every article embedded, in batch order: nothing to assemble
+    total = sum(len(split.sentences) for split in splits)
     vectors = np.empty((total, embedder.info.dimension), dtype=np.float32)
     row = fresh_row = 0
     for split in splits:
@@ -337,17 +386,18 @@ def _assemble_vectors(
             vectors[row : row + count] = fresh[fresh_row : fresh_row + count]
             fresh_row += count
         row += count
-    return vectors
+    return vectors, set(reuse)
 
 
-def _assemble_entities(
+def _batch_entities(
     splits: list[SplitArticle],
+    unchanged: set[str],
     previous: _Previous | None,
+    old_metadata: Metadata | None,
     tagger: EntityTagger,
     report: BuildReport,
 ) -> list[tuple[Entity, ...]]:
-    """The entities of every sentence in build order: unchanged articles keep their tags."""
-    unchanged = set(report.unchanged)
+    """The entities of every sentence of the batch: ``unchanged`` articles keep their tags."""
     fresh_texts = [
         sentence.text
         for split in splits
@@ -355,18 +405,13 @@ def _assemble_entities(
         for sentence in split.sentences
     ]
     fresh = iter(list(tagger.tag(fresh_texts)) if fresh_texts else [])
-    report.tagged = len(fresh_texts)
+    report.tagged += len(fresh_texts)
     entities: list[tuple[Entity, ...]] = []
-    old = Metadata(previous.folder / METADATA_FILE) if previous and unchanged else None
-    try:
-        for split in splits:
-            entry = previous.manifest.articles.get(split.article.id) if previous else None
-            if old is not None and entry is not None and split.article.id in unchanged:
-                first = entry.first_sentence
-                entities.extend(old.entities_between(first, first + entry.sentence_count))
-            else:
-                entities.extend(next(fresh) for _ in split.sentences)
-    finally:
-        if old is not None:
-            old.close()
+    for split in splits:
+        entry = previous.manifest.articles.get(split.article.id) if previous else None
+        if old_metadata is not None and entry is not None and split.article.id in unchanged:
+            first = entry.first_sentence
+            entities.extend(old_metadata.entities_between(first, first + entry.sentence_count))
+        else:
+            entities.extend(next(fresh) for _ in split.sentences)
     return entities

@@ -1,11 +1,11 @@
-"""Writing a build's files into its staging folder: vectors, metadata, FAISS, BM25, the
-question encoder and, last, the manifest that describes them."""
+"""Writing a build's files into its staging folder: metadata, vectors and BM25 tokens a batch at
+a time, then FAISS, BM25, the question encoder and, last, the manifest that describes them."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from index.errors import (
     QueryEncoderError,
 )
 from index.storage.dense import STORED_DTYPE, DenseIndex, DenseParams
-from index.storage.lexical import LexicalIndex
+from index.storage.lexical import LexicalIndex, TokenIds
 from index.storage.manifest import (
     FORMAT_VERSION,
     ArticleEntry,
@@ -36,7 +36,7 @@ from index.storage.manifest import (
     read_manifest,
     write_manifest,
 )
-from index.storage.metadata import write_metadata
+from index.storage.metadata import MetadataWriter
 from index.storage.store import (
     BM25_FOLDER,
     FAISS_FILE,
@@ -47,18 +47,9 @@ from index.storage.store import (
     current_build,
     file_sizes,
 )
+from index.storage.vector_file import VectorFileReader, VectorFileWriter
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BuildContents:
-    """What a build writes: the split articles and, row for row, their vectors and entities."""
-
-    splits: list[SplitArticle]
-    vectors: np.ndarray
-    entities: list[tuple[Entity, ...]]
-    centroids: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -76,7 +67,7 @@ class BuildStamp:
 
 
 def event_dates_of(
-    splits: list[SplitArticle], entities: list[tuple[Entity, ...]]
+    splits: list[SplitArticle], entities: Sequence[tuple[Entity, ...]]
 ) -> list[str | None]:
     """Every sentence's event date in build order, from its date spans and its article's date.
 
@@ -91,36 +82,92 @@ def event_dates_of(
     return dates
 
 
-def write_build(folder: Path, contents: BuildContents, stamp: BuildStamp) -> None:
-    """Write every file of the build into ``folder``, the manifest (with their sizes) last."""
-    splits, vectors = contents.splits, contents.vectors
-    np.save(folder / VECTORS_FILE, vectors.astype(STORED_DTYPE))  # one half-size copy
-    sentence_passages = write_metadata(
-        folder / METADATA_FILE, splits, contents.entities, event_dates_of(splits, contents.entities)
-    )
-    np.save(folder / SENTENCE_PASSAGES_FILE, np.asarray(sentence_passages, dtype=np.int32))
-    np.save(folder / PASSAGE_SENTENCES_FILE, passage_bounds(splits))
-    DenseIndex.build(vectors, stamp.dense, contents.centroids).save(folder / FAISS_FILE)
-    # The title goes into each passage's BM25 text: questions name the story as well as the fact.
-    passages = [
-        f"{split.article.title}. {passage.text}" for split in splits for passage in split.passages
-    ]
-    bm25_folder = folder / BM25_FOLDER
-    bm25_folder.mkdir()
-    LexicalIndex.build(passages).save(bm25_folder)
+class BuildWriter:
+    """The files of a build that grow an article batch at a time, so that a build holds one
+    batch in memory whatever the size of the corpus: SQLite rows, the float16 vectors (appended
+    to their ``.npy``), each passage's BM25 token ids, the id maps and the manifest's entries.
+    """
 
-    articles, first = {}, 0
-    for split in splits:
-        article = split.article
-        articles[article.id] = ArticleEntry(
-            article.title,
-            article.date,
-            article.path,
-            article.content_hash,
-            first,
-            len(split.sentences),
+    def __init__(self, folder: Path, dimension: int) -> None:
+        self.folder = folder
+        self.metadata = MetadataWriter(folder / METADATA_FILE)
+        self.vectors = VectorFileWriter(folder / VECTORS_FILE, dimension, STORED_DTYPE)
+        self.tokens = TokenIds()
+        self.articles: dict[str, ArticleEntry] = {}
+        self.paragraphs = 0
+        self._sentence_passages: list[np.ndarray] = []
+        self._passage_bounds: list[np.ndarray] = []
+
+    @property
+    def sentences(self) -> int:
+        return self.metadata.sentences
+
+    def add(
+        self,
+        splits: list[SplitArticle],
+        vectors: np.ndarray,
+        entities: Sequence[tuple[Entity, ...]],
+    ) -> None:
+        """Write a batch: ``vectors[i]`` and ``entities[i]`` belong to its sentence ``i``."""
+        first = self.metadata.sentences
+        passages = self.metadata.add(splits, entities, event_dates_of(splits, entities))
+        self._sentence_passages.append(np.asarray(passages, dtype=np.int32))
+        self._passage_bounds.append(passage_bounds(splits, first))
+        self.vectors.append(vectors)
+        # The title goes into each passage's BM25 text: questions name the story as well as
+        # the fact.
+        self.tokens.add(
+            [
+                f"{split.article.title}. {passage.text}"
+                for split in splits
+                for passage in split.passages
+            ]
         )
-        first += len(split.sentences)
+        row = first
+        for split in splits:
+            article = split.article
+            self.articles[article.id] = ArticleEntry(
+                article.title,
+                article.date,
+                article.path,
+                article.content_hash,
+                row,
+                len(split.sentences),
+            )
+            row += len(split.sentences)
+            self.paragraphs += len(article.paragraphs)
+
+    def sample(self) -> tuple[list[str], np.ndarray]:
+        """The fixed sample of sentences the question encoder is checked on, and their vectors
+        as stored (read back from the files, so the check sees what questions will meet)."""
+        rows = sample_rows(self.sentences)
+        self.vectors.finish()
+        vectors = VectorFileReader(self.folder / VECTORS_FILE).take(np.asarray(rows))
+        return self.metadata.texts(rows), vectors.astype(np.float32)
+
+    def finish(self, dense: DenseParams, centroids: np.ndarray | None) -> None:
+        """Close the growing files and write the indexes made from them: the id maps, FAISS
+        (filled from the memory-mapped vectors) and BM25 (from the kept token ids)."""
+        self.metadata.finish()
+        self.vectors.finish()
+        np.save(self.folder / SENTENCE_PASSAGES_FILE, _joined(self._sentence_passages, (0,)))
+        np.save(self.folder / PASSAGE_SENTENCES_FILE, _joined(self._passage_bounds, (0, 2)))
+        self._sentence_passages = self._passage_bounds = []
+        stored = VectorFileReader(self.folder / VECTORS_FILE)
+        DenseIndex.build_from_file(stored, dense, centroids).save(self.folder / FAISS_FILE)
+        bm25_folder = self.folder / BM25_FOLDER
+        bm25_folder.mkdir()
+        LexicalIndex.from_token_ids(self.tokens).save(bm25_folder)
+        self.tokens = TokenIds()
+
+    def close(self) -> None:
+        """Close the open files (after a failure; the staging folder is then removed)."""
+        self.metadata.close()
+        self.vectors.close()
+
+
+def write_manifest_of(folder: Path, writer: BuildWriter, stamp: BuildStamp) -> None:
+    """Write the manifest last, with the sizes of every file the build wrote."""
     manifest = Manifest(
         format=FORMAT_VERSION,
         build_id=stamp.build_id,
@@ -131,12 +178,12 @@ def write_build(folder: Path, contents: BuildContents, stamp: BuildStamp) -> Non
         chunking=stamp.chunking,
         dense=stamp.dense,
         counts={
-            "articles": len(splits),
-            "paragraphs": sum(len(split.article.paragraphs) for split in splits),
-            "passages": len(passages),
-            "sentences": len(vectors),
+            "articles": writer.metadata.articles,
+            "paragraphs": writer.paragraphs,
+            "passages": writer.metadata.passages,
+            "sentences": writer.metadata.sentences,
         },
-        articles=articles,
+        articles=writer.articles,
         files=file_sizes(folder),
         libraries=library_versions(),
         answer_model=stamp.answer_model,
@@ -145,12 +192,16 @@ def write_build(folder: Path, contents: BuildContents, stamp: BuildStamp) -> Non
     write_manifest(folder, manifest)
 
 
+def _joined(parts: list[np.ndarray], empty: tuple[int, ...]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(empty, dtype=np.int32)
+
+
 def write_query_encoder(
     folder: Path,
     live: tuple[Path, QueryEncoderInfo] | None,
     embedder: Embedder,
-    splits: list[SplitArticle],
-    vectors: np.ndarray,
+    sample: list[str],
+    expected: np.ndarray,
     say: Callable[[str], None] | None,
 ) -> tuple[QueryEncoderInfo, str] | None:
     """Give the build its ONNX question encoder, checked against the build's own vectors.
@@ -161,10 +212,8 @@ def write_query_encoder(
     encoded one at a time as questions are, must agree with their vectors, else
     ``QueryEncoderError``: the build fails and the live index stays. Returns the encoder's
     description and whether it was "kept" or "exported"; None for an embedder that has none.
+    ``sample`` are sentences of the build and ``expected`` their vectors.
     """
-    texts = [sentence.text for split in splits for sentence in split.sentences]
-    rows = sample_rows(len(texts))
-    sample, expected = [texts[row] for row in rows], vectors[rows]
     if live is not None:
         source, kept = live
         reuse_files(source, folder)
@@ -204,10 +253,10 @@ def live_query_encoder(index_dir: Path, embedder: Embedder) -> tuple[Path, Query
     return folder, info
 
 
-def passage_bounds(splits: list[SplitArticle]) -> np.ndarray:
-    """(first sentence id, sentence count) of every passage, in passage id order."""
+def passage_bounds(splits: list[SplitArticle], base: int = 0) -> np.ndarray:
+    """(first sentence id, sentence count) of every passage, in passage id order, for articles
+    whose first sentence has id ``base``."""
     bounds: list[tuple[int, int]] = []
-    base = 0
     for split in splits:
         bounds.extend((base + p.first_sentence, p.sentence_count) for p in split.passages)
         base += len(split.sentences)

@@ -90,33 +90,50 @@ class ReadResult:
 
 
 def read_articles(folder: Path, max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> ReadResult:
-    """Read every article under ``folder`` (recursively, in a stable order).
+    """Read every article under ``folder`` (recursively, in a stable order) into a list.
 
-    Memory stays bounded by ``max_article_bytes`` per article: a bigger file is skipped
-    without being read, and JSON Lines files are read line by line. A file that vanishes
-    between listing and reading is skipped like any unreadable one.
-    Raises ``NoArticlesError`` when the folder is missing or yields no article at all.
+    See ``iter_articles``; a build streams them instead.
+    """
+    skipped: list[ArticleSkipped] = []
+    articles = list(iter_articles(folder, skipped, max_article_bytes))
+    return ReadResult(articles, skipped)
+
+
+def iter_articles(
+    folder: Path,
+    skipped: list[ArticleSkipped],
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+) -> Iterator[Article]:
+    """Yield every article under ``folder`` (recursively, in a stable order), one file at a time.
+
+    Files (and JSON Lines lines) that cannot be read are appended to ``skipped`` with their
+    reasons. Memory stays bounded by ``max_article_bytes`` per article: a bigger file is
+    skipped without being read, and JSON Lines files are read line by line. A file that
+    vanishes between listing and reading is skipped like any unreadable one.
+    Raises ``NoArticlesError`` when the folder is missing or, once read, yielded no article.
     """
     if not folder.is_dir():
         raise NoArticlesError(f"seeds folder {folder} does not exist or is not a folder")
-    articles: list[Article] = []
-    skipped: list[ArticleSkipped] = []
+    found_any = False
     for path in sorted(iter_article_files(folder)):
         relative = path.relative_to(folder).as_posix()
         try:
             found, bad_lines = read_file(path, relative, max_article_bytes)
-            articles.extend(found)
-            skipped.extend(bad_lines)
         except ArticleSkipped as skip:
             skipped.append(skip)
+            continue
         except OSError as error:
             skipped.append(ArticleSkipped(relative, f"cannot be read ({error.strerror or error})"))
-    if not articles:
+            continue
+        skipped.extend(bad_lines)
+        for article in found:
+            found_any = True
+            yield article
+    if not found_any:
         raise NoArticlesError(
             f"no article found in {folder}: add .txt, .md, .html or .jsonl files"
             + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
         )
-    return ReadResult(articles, skipped)
 
 
 def iter_article_files(folder: Path) -> Iterator[Path]:

@@ -11,6 +11,7 @@ build's float16 copy, memory-mapped), so its ranking is exact over what it finds
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import faiss
 import numpy as np
 
 from index.errors import IndexCorruptError
+from index.storage.vector_file import VectorFileReader
 
 # Exact search of 50,000 384-d vectors takes about 4 ms on one core: past that, IVF.
 DEFAULT_EXACT_LIMIT = 50_000
@@ -27,6 +29,8 @@ DEFAULT_COMPRESS_LIMIT = 2_000_000
 RERANK_FACTOR = 4
 # The dtype of the build's copy of the vectors: half the bytes, cosines within ~1e-3.
 STORED_DTYPE = np.float16
+# Vectors are added to FAISS this many rows at a time, converted from the stored float16 copy.
+ADD_BLOCK = 65_536
 # An IVF index keeps its trained lists until it holds this many times the vectors it was trained
 # on; past that the lists are too coarse for the data and the build retrains them.
 RETRAIN_GROWTH = 2.0
@@ -96,40 +100,28 @@ class DenseIndex:
     def build(
         cls, vectors: np.ndarray, params: DenseParams, centroids: np.ndarray | None = None
     ) -> DenseIndex:
-        """Build over ``vectors`` (row ``i`` gets id ``i``).
+        """Build over ``vectors`` (row ``i`` gets id ``i``), added ``ADD_BLOCK`` rows at a time.
 
         For IVF, ``centroids`` from an earlier build skip training (an incremental build);
         without them the lists are trained on a sample of ``vectors``.
         """
-        dimension = vectors.shape[1]
-        if params.kind == "flat":
-            index: faiss.Index = faiss.IndexFlatIP(dimension)
-        else:
-            quantizer = faiss.IndexFlatIP(dimension)
-            if params.kind == "ivf-sq8":
-                index = faiss.IndexIVFScalarQuantizer(
-                    quantizer,
-                    dimension,
-                    params.nlist,
-                    faiss.ScalarQuantizer.QT_8bit,
-                    faiss.METRIC_INNER_PRODUCT,
-                )
-            else:
-                index = faiss.IndexIVFFlat(
-                    quantizer, dimension, params.nlist, faiss.METRIC_INNER_PRODUCT
-                )
-            if centroids is not None:
-                quantizer.add(centroids)
-                # With the lists given, train() only fits the 8-bit codes' ranges (no k-means).
-                if params.kind == "ivf-sq8":
-                    index.train(_training_sample(vectors, params.nlist))
-                index.is_trained = True
-            else:
-                index.train(_training_sample(vectors, params.nlist))
-            index.nprobe = params.nprobe
-        if len(vectors):
-            index.add(vectors)
+        index = _empty_index(
+            vectors.shape[1], len(vectors), params, centroids, lambda rows: vectors[rows]
+        )
+        for start in range(0, len(vectors), ADD_BLOCK):
+            index.add(_float32(vectors[start : start + ADD_BLOCK]))
         return cls(index, params, vectors if params.rerank else None)
+
+    @classmethod
+    def build_from_file(
+        cls, vectors: VectorFileReader, params: DenseParams, centroids: np.ndarray | None = None
+    ) -> DenseIndex:
+        """As ``build``, reading the build's vector file a block at a time (see its reader):
+        the build holds FAISS's lists and one block, not the vectors as well."""
+        index = _empty_index(vectors.dimension, len(vectors), params, centroids, vectors.take)
+        for start in range(0, len(vectors), ADD_BLOCK):
+            index.add(_float32(vectors.block(start, start + ADD_BLOCK)))
+        return cls(index, params)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, ids) per query row; ids of -1 are removed (ragged lists)."""
@@ -223,13 +215,53 @@ def as_stored(vectors: np.ndarray) -> np.ndarray:
     return vectors.astype(STORED_DTYPE).astype(np.float32)
 
 
-def _training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:
+def _empty_index(
+    dimension: int,
+    count: int,
+    params: DenseParams,
+    centroids: np.ndarray | None,
+    rows_of: Callable[[np.ndarray], np.ndarray],
+) -> faiss.Index:
+    """A trained, empty index of ``params``' kind; ``rows_of`` gives the training sample's rows.
+
+    For IVF, ``centroids`` from an earlier build skip k-means (only the 8-bit codes' ranges
+    are fitted then, for IVF-SQ8).
+    """
+    if params.kind == "flat":
+        return faiss.IndexFlatIP(dimension)
+    quantizer = faiss.IndexFlatIP(dimension)
+    if params.kind == "ivf-sq8":
+        index: faiss.IndexIVF = faiss.IndexIVFScalarQuantizer(
+            quantizer,
+            dimension,
+            params.nlist,
+            faiss.ScalarQuantizer.QT_8bit,
+            faiss.METRIC_INNER_PRODUCT,
+        )
+    else:
+        index = faiss.IndexIVFFlat(quantizer, dimension, params.nlist, faiss.METRIC_INNER_PRODUCT)
+    if centroids is not None:
+        quantizer.add(centroids)
+        if params.kind == "ivf-sq8":
+            index.train(_float32(rows_of(_training_rows(count, params.nlist))))
+        index.is_trained = True
+    else:
+        index.train(_float32(rows_of(_training_rows(count, params.nlist))))
+    index.nprobe = params.nprobe
+    return index
+
+
+def _training_rows(count: int, nlist: int) -> np.ndarray:
     """At most 64 points per list, drawn with a fixed seed so builds are repeatable."""
     limit = 64 * nlist
-    if len(vectors) <= limit:
-        return vectors
-    rows = np.random.default_rng(0).choice(len(vectors), size=limit, replace=False)
-    return np.ascontiguousarray(vectors[np.sort(rows)])
+    if count <= limit:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(0).choice(count, size=limit, replace=False))
+
+
+def _float32(vectors: np.ndarray) -> np.ndarray:
+    """A C-contiguous float32 array, as FAISS takes them (no copy when already one)."""
+    return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 def _last_line(error: Exception) -> str:

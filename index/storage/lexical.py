@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import bm25s
@@ -43,6 +44,13 @@ class LexicalIndex:
         # bm25s refuses a corpus whose every token is a stop word; an empty token keeps it valid.
         retriever.index([doc or [""] for doc in tokens], show_progress=False)
         return cls(retriever, len(texts))
+
+    @classmethod
+    def from_token_ids(cls, documents: TokenIds) -> LexicalIndex:
+        """Index documents already turned into token ids (see ``TokenIds``)."""
+        retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+        retriever.index(documents, show_progress=False)
+        return cls(retriever, len(documents))
 
     def all_terms(self, text: str) -> list[str]:
         """The stemmed, stop-word-free terms of ``text``, known to the index or not."""
@@ -81,6 +89,62 @@ class LexicalIndex:
         except (OSError, ValueError) as error:
             raise IndexCorruptError(f"BM25 files in {folder} are unreadable ({error})") from None
         return cls(retriever, count)
+
+
+class TokenIds(Sequence[list[int]]):
+    """Documents as token ids, added a batch at a time: 4 bytes a token instead of a Python
+    string each, so a build holds millions of passages' tokens in a few hundred MB.
+
+    bm25s indexes any sequence of id lists with a ``vocab`` (its "ids and vocab" object), so it
+    reads the documents from here one at a time, as lists, without a second copy of the corpus.
+    """
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self._chunks: list[np.ndarray] = []
+        self._ends: list[np.ndarray] = []
+        self._added = 0  # tokens in earlier chunks
+        self._flat: np.ndarray | None = None
+        self._bounds: np.ndarray | None = None
+
+    def add(self, texts: list[str]) -> None:
+        """Tokenize ``texts`` as ``LexicalIndex.build`` does and keep their ids."""
+        ids: list[int] = []
+        ends: list[int] = []
+        vocab = self.vocab
+        for document in _tokenize(texts, _thread_stemmer()):
+            for token in document or [""]:  # as ``build``: an all-stop-word passage stays valid
+                ids.append(vocab.setdefault(token, len(vocab)))
+            ends.append(self._added + len(ids))
+        self._chunks.append(np.asarray(ids, dtype=np.int32))
+        self._ends.append(np.asarray(ends, dtype=np.int64))
+        self._added += len(ids)
+        self._flat = self._bounds = None
+
+    @property
+    def ids(self) -> TokenIds:
+        return self
+
+    def _joined(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._flat is None or self._bounds is None:
+            self._flat = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int32)
+            self._chunks = [self._flat]
+            ends = np.concatenate(self._ends) if self._ends else np.zeros(0, np.int64)
+            self._ends = [ends]
+            self._bounds = np.concatenate([np.zeros(1, np.int64), ends])
+        return self._flat, self._bounds
+
+    def __len__(self) -> int:
+        return sum(len(ends) for ends in self._ends)
+
+    def __getitem__(self, number: int) -> list[int]:  # type: ignore[override]
+        flat, bounds = self._joined()
+        return flat[bounds[number] : bounds[number + 1]].tolist()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        flat, bounds = self._joined()
+        for number in range(len(bounds) - 1):
+            yield flat[bounds[number] : bounds[number + 1]].tolist()
 
 
 def terms_of(text: str) -> list[str]:

@@ -115,75 +115,107 @@ class PassageRecord:
     sentence_count: int
 
 
-def write_metadata(
-    path: Path,
-    splits: Iterable[SplitArticle],
-    entities: Sequence[tuple[Entity, ...]],
-    event_dates: Sequence[str | None] | None = None,
-) -> list[int]:
-    """Write every record in order; returns the passage id of each sentence.
+class MetadataWriter:
+    """Writes a build's records into a new SQLite file, an article batch at a time.
 
-    ``entities[i]`` are the entities of sentence ``i`` in build order, ``event_dates[i]`` its
-    event date (none when not given).
+    Ids run on across batches; each batch's rows are committed when added, so memory holds one
+    batch (and the entity-name counts), whatever the size of the corpus. ``finish`` makes the
+    indexes and the entity-name table.
     """
-    sentence_passages: list[int] = []
-    names: Counter[tuple[str, str]] = Counter()
-    connection = sqlite3.connect(path)
-    try:
-        connection.executescript(_SCHEMA)
-        sentence_id = passage_id = 0
-        for article_id, split in enumerate(splits):
-            _insert_article(connection, article_id, split.article)
-            base_sentence = sentence_id
-            _insert_statements(connection, split, base_sentence, entities)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.connection = sqlite3.connect(path)
+        self.connection.executescript(_SCHEMA)
+        self.articles = self.passages = self.sentences = 0
+        self._names: Counter[tuple[str, str]] = Counter()
+
+    def add(
+        self,
+        splits: Iterable[SplitArticle],
+        entities: Sequence[tuple[Entity, ...]],
+        event_dates: Sequence[str | None] | None = None,
+    ) -> list[int]:
+        """Write the batch's records after those written before; returns each sentence's
+        passage id.
+
+        ``entities[i]`` are the entities of the batch's sentence ``i``, ``event_dates[i]`` its
+        event date (none when not given).
+        """
+        connection, first = self.connection, self.sentences
+        sentence_passages: list[int] = []
+        for split in splits:
+            _insert_article(connection, self.articles, split.article)
+            base = self.sentences
+            own = entities[base - first : base - first + len(split.sentences)]
+            _insert_statements(connection, split, base, own)
             for passage in split.passages:
                 connection.execute(
                     "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        passage_id,
-                        article_id,
+                        self.passages,
+                        self.articles,
                         passage.paragraph,
                         passage.start,
                         passage.end,
                         passage.text,
-                        base_sentence + passage.first_sentence,
+                        base + passage.first_sentence,
                         passage.sentence_count,
                     ),
                 )
                 for offset in range(passage.sentence_count):
                     sentence = split.sentences[passage.first_sentence + offset]
+                    row = self.sentences - first
                     connection.execute(
                         "INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (
-                            sentence_id,
-                            article_id,
+                            self.sentences,
+                            self.articles,
                             sentence.paragraph,
-                            passage_id,
+                            self.passages,
                             sentence.start,
                             sentence.end,
                             sentence.text,
-                            event_dates[sentence_id] if event_dates else None,
+                            event_dates[row] if event_dates else None,
                         ),
                     )
-                    for entity in entities[sentence_id]:
+                    for entity in entities[row]:
                         connection.execute(
                             "INSERT INTO entities VALUES (?, ?, ?, ?)",
-                            (sentence_id, entity.label, entity.start, entity.end),
+                            (self.sentences, entity.label, entity.start, entity.end),
                         )
-                        names[(_name_key(entity.text_in(sentence.text)), entity.label)] += 1
-                    sentence_passages.append(passage_id)
-                    sentence_id += 1
-                passage_id += 1
+                        self._names[(_name_key(entity.text_in(sentence.text)), entity.label)] += 1
+                    sentence_passages.append(self.passages)
+                    self.sentences += 1
+                self.passages += 1
+            self.articles += 1
+        connection.commit()
+        return sentence_passages
+
+    def texts(self, rows: Sequence[int]) -> list[str]:
+        """The text of the sentences with these ids, in the order asked for."""
+        found: dict[int, str] = {}
+        for start in range(0, len(rows), 500):  # under SQLite's bound-parameter limit
+            chunk = list(rows[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, text FROM sentences WHERE id IN ({marks})"
+            found.update(self.connection.execute(query, chunk).fetchall())
+        return [found[row] for row in rows]
+
+    def finish(self) -> None:
+        """Index the tables, write the entity names, and close the file."""
+        connection = self.connection
         connection.execute(_ENTITY_INDEX)
         for statement_index in _STATEMENT_INDEXES:
             connection.execute(statement_index)
         connection.executemany(
-            "INSERT INTO entity_names VALUES (?, ?, ?)", _commonest_labels(names)
+            "INSERT INTO entity_names VALUES (?, ?, ?)", _commonest_labels(self._names)
         )
         connection.commit()
-    finally:
-        connection.close()
-    return sentence_passages
+        self.close()
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def name_key(text: str) -> str:
@@ -213,10 +245,12 @@ def _insert_statements(
     base_sentence: int,
     entities: Sequence[tuple[Entity, ...]],
 ) -> None:
-    """The article's attributed statements (read from its sentences in order, see statements)."""
+    """The article's attributed statements (read from its sentences in order, see statements).
+
+    ``entities[i]`` are those of the article's sentence ``i``.
+    """
     sentences = [
-        (sentence.text, entities[base_sentence + number])
-        for number, sentence in enumerate(split.sentences)
+        (sentence.text, entities[number]) for number, sentence in enumerate(split.sentences)
     ]
     connection.executemany(
         "INSERT INTO statements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
