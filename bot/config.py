@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,6 +20,7 @@ from index.answering.model import answer_model_fingerprint
 from index.build.builder import BuildOptions
 from index.corpus.passages import ChunkingSettings
 from index.storage.dense import DEFAULT_COMPRESS_LIMIT, DEFAULT_EXACT_LIMIT
+from index.storage.milvus_dense import MilvusAddress
 
 _CHUNKING = ChunkingSettings()  # the library's defaults, written once
 
@@ -74,6 +75,15 @@ class Settings(BaseSettings):
     )
     faiss_nlist: int = Field(0, ge=0, description="IVF lists; 0 sizes them by the count.")
     faiss_nprobe: int = Field(0, ge=0, description="IVF lists probed; 0 is nlist / 64.")
+    vector_backend: Literal["faiss", "milvus"] = Field(
+        "faiss", description="Where the sentence vectors are searched: FAISS files, or Milvus."
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus server or cluster (http://host:19530); empty: Milvus Lite in "
+        "INDEX_DIR/milvus.db.",
+    )
+    milvus_token: SecretStr | None = Field(None, description="user:password for a cluster.")
     max_article_mb: float = Field(
         10.0, gt=0, le=1024, description="Bigger files (or JSON lines) are skipped unread."
     )
@@ -111,6 +121,14 @@ class Settings(BaseSettings):
     webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
 
+    def milvus_address(self) -> MilvusAddress | None:
+        """Where Milvus runs when it holds the vectors (VECTOR_BACKEND=milvus), else None."""
+        if self.vector_backend != "milvus":
+            return None
+        uri = self.milvus_uri or str(self.index_dir / "milvus.db")
+        token = self.milvus_token.get_secret_value() if self.milvus_token else ""
+        return MilvusAddress(uri, token)
+
     def index_setup(self) -> IndexSetup:
         """The one adapter from these settings to the library's explicit arguments."""
         chunking = ChunkingSettings(
@@ -125,5 +143,6 @@ class Settings(BaseSettings):
             batch_size=self.embedding_batch_size,
             max_article_bytes=int(self.max_article_mb * 2**20),
             answer_model=answer_model_fingerprint(),
+            milvus=self.milvus_address(),
         )
         return IndexSetup(self.seeds_dir, self.index_dir, self.embedding_model, chunking, build)

@@ -202,6 +202,7 @@ def _open(setup: IndexSetup, fingerprint: str | None, query_threads: int) -> Ind
         chunking=setup.chunking,
         model_fingerprint=fingerprint or model_fingerprint(setup.model_name),
         query_threads=query_threads,
+        milvus=setup.build.milvus,
     )
 
 

@@ -23,6 +23,7 @@ REMEDIES: dict[Remedy, str] = {
     Remedy.CHOOSE_MODEL: (
         f"set EMBEDDING_MODEL to a local sentence-transformers folder or to '{DEFAULT_MODEL}'"
     ),
+    Remedy.CHECK_ENGINE: "start it, or set MILVUS_URI to where it runs",
 }
 
 
@@ -36,6 +37,9 @@ def describe_error(error: NewsdeskError) -> str:
 def describe_dense(params: DenseParams) -> str:
     if params.kind == "flat":
         return "exact inner-product search (FAISS IndexFlatIP)"
+    if params.kind == "milvus":
+        how = f"IVF-Flat, {params.nlist} lists, {params.nprobe} probed" if params.nlist else "exact"
+        return f"Milvus collection {params.collection} ({how})"
     return (
         f"approximate search (FAISS IVF, {params.nlist} lists, {params.nprobe} probed, "
         f"trained on {params.trained_on} vectors)"

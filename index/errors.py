@@ -18,6 +18,7 @@ class Remedy(StrEnum):
     RETRAIN = "retrain"  # the answer model does not fit this code
     REINSTALL = "reinstall"  # a file that ships with Newsdesk is gone or damaged
     CHOOSE_MODEL = "choose_model"  # the embedding model named cannot be loaded
+    CHECK_ENGINE = "check_engine"  # the vector engine is down or its address is wrong
 
 
 class NewsdeskError(Exception):
@@ -84,3 +85,10 @@ class IndexWriteError(NewsdeskError):
 
 class QueryEncoderError(NewsdeskError):
     """The build could not export the question encoder, or its vectors disagree with the model's."""
+
+
+class VectorEngineError(NewsdeskError):
+    """The vector engine (Milvus) failed or cannot be reached; nothing on disk was changed."""
+
+    def __init__(self, message: str, remedy: Remedy | None = None) -> None:
+        super().__init__(message, remedy=remedy)

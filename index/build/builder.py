@@ -44,6 +44,7 @@ from index.errors import (
     BuildInProgressError,
     IndexWriteError,
     NewsdeskError,
+    VectorEngineError,
 )
 from index.storage.dense import (
     DEFAULT_COMPRESS_LIMIT,
@@ -67,6 +68,12 @@ from index.storage.manifest import (
     read_manifest,
 )
 from index.storage.metadata import Metadata
+from index.storage.milvus_dense import (
+    MilvusAddress,
+    check_reachable,
+    collection_name,
+    drop_collection,
+)
 from index.storage.store import (
     FAISS_FILE,
     METADATA_FILE,
@@ -97,6 +104,7 @@ class BuildOptions:
     show_progress: bool = False
     full: bool = False
     answer_model: str = ""  # fingerprint of the answer model to record in the manifest
+    milvus: MilvusAddress | None = None  # keep the vectors in this Milvus engine, not FAISS
 
 
 @dataclass
@@ -130,15 +138,28 @@ class _Previous:
 
 
 def _dense_plan(
-    previous: _Previous | None, count: int, options: BuildOptions, report: BuildReport
+    previous: _Previous | None,
+    count: int,
+    options: BuildOptions,
+    report: BuildReport,
+    build_id: str,
 ) -> tuple[DenseParams, np.ndarray | None]:
-    """FAISS parameters for ``count`` vectors, keeping the previous IVF training when it fits.
+    """FAISS parameters for ``count`` vectors, keeping the previous IVF training when it fits;
+    for Milvus, a collection of the build's own, exact or IVF-Flat sized as FAISS would be.
 
     Records in the report when an IVF index had outgrown its training and was retrained.
     """
     wanted = choose_params(
         count, options.exact_limit, options.ivf_nlist, options.ivf_nprobe, options.compress_limit
     )
+    if options.milvus is not None:
+        return DenseParams(
+            "milvus",
+            nlist=wanted.nlist,
+            nprobe=wanted.nprobe,
+            trained_on=count if wanted.is_ivf else 0,
+            collection=collection_name(build_id),
+        ), None
     if previous is None:
         return wanted, None
     kept = reuse_training(previous.manifest.dense, wanted, count)
@@ -218,6 +239,8 @@ def _build(
     then fill FAISS and BM25 from what was written."""
     started = time.perf_counter()
     report = BuildReport()
+    if options.milvus is not None:
+        check_reachable(options.milvus)
     previous = (
         None if options.full else _load_previous(index_dir, embedder, tagger, options, report)
     )
@@ -248,14 +271,14 @@ def _build(
         report.removed = sorted(key for key in old if key not in seen)
         report.sentences = writer.sentences
         report.passages = writer.metadata.passages
-        report.dense, centroids = _dense_plan(previous, writer.sentences, options, report)
+        report.dense, centroids = _dense_plan(previous, writer.sentences, options, report, build_id)
         with _writing(builds):
             sample, expected = writer.sample()
             live = live_query_encoder(index_dir, embedder)
             encoder = write_query_encoder(staging, live, embedder, sample, expected, say)
             if encoder is not None:
                 report.query_encoder, report.query_encoder_made = encoder
-            writer.finish(report.dense, centroids)
+            writer.finish(report.dense, centroids, options.milvus)
             stamp = BuildStamp(
                 build_id=build_id,
                 started=started,
@@ -275,16 +298,39 @@ def _build(
         if writer is not None:
             writer.close()
         shutil.rmtree(staging, ignore_errors=True)
+        _drop_engine_collection(options.milvus, report.dense)
         raise
     finally:
         if old_metadata is not None:
             old_metadata.close()
+    replaced = _live_dense(index_dir)
     swap_current(index_dir, final)
     sync_folder(index_dir)  # the swap itself survives a power loss before the old is deleted
     remove_old_builds(builds, keep=final)
+    if replaced is not None:
+        _drop_engine_collection(options.milvus, replaced)
     report.folder = final
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _live_dense(index_dir: Path) -> DenseParams | None:
+    """The dense parameters of the live build, if there is one with a readable manifest."""
+    try:
+        return read_manifest(current_build(index_dir)).dense
+    except NewsdeskError:
+        return None
+
+
+def _drop_engine_collection(milvus: MilvusAddress | None, dense: DenseParams) -> None:
+    """Drop a Milvus collection no build uses (a failed build's, or the replaced one's); an
+    engine that cannot be reached now leaves it behind, with a warning."""
+    if milvus is None or dense.kind != "milvus" or not dense.collection:
+        return
+    try:
+        drop_collection(milvus, dense.collection)
+    except VectorEngineError as error:
+        log.warning("could not drop Milvus collection %s: %s", dense.collection, error)
 
 
 @contextmanager

@@ -37,6 +37,7 @@ from index.storage.manifest import (
     write_manifest,
 )
 from index.storage.metadata import MetadataWriter
+from index.storage.milvus_dense import MilvusAddress, MilvusDense
 from index.storage.store import (
     BM25_FOLDER,
     FAISS_FILE,
@@ -145,16 +146,24 @@ class BuildWriter:
         vectors = VectorFileReader(self.folder / VECTORS_FILE).take(np.asarray(rows))
         return self.metadata.texts(rows), vectors.astype(np.float32)
 
-    def finish(self, dense: DenseParams, centroids: np.ndarray | None) -> None:
+    def finish(
+        self, dense: DenseParams, centroids: np.ndarray | None, milvus: MilvusAddress | None
+    ) -> None:
         """Close the growing files and write the indexes made from them: the id maps, FAISS
-        (filled from the memory-mapped vectors) and BM25 (from the kept token ids)."""
+        (filled from the vector file; or the Milvus collection at ``milvus``, for that kind)
+        and BM25 (from the kept token ids)."""
         self.metadata.finish()
         self.vectors.finish()
         np.save(self.folder / SENTENCE_PASSAGES_FILE, _joined(self._sentence_passages, (0,)))
         np.save(self.folder / PASSAGE_SENTENCES_FILE, _joined(self._passage_bounds, (0, 2)))
         self._sentence_passages = self._passage_bounds = []
         stored = VectorFileReader(self.folder / VECTORS_FILE)
-        DenseIndex.build_from_file(stored, dense, centroids).save(self.folder / FAISS_FILE)
+        if dense.kind == "milvus":
+            if milvus is None:
+                raise ValueError("a Milvus build needs the engine's address")
+            MilvusDense.build_from_file(stored, dense, milvus).close()
+        else:
+            DenseIndex.build_from_file(stored, dense, centroids).save(self.folder / FAISS_FILE)
         bm25_folder = self.folder / BM25_FOLDER
         bm25_folder.mkdir()
         LexicalIndex.from_token_ids(self.tokens).save(bm25_folder)

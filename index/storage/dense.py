@@ -40,11 +40,14 @@ RETRAIN_GROWTH = 2.0
 class DenseParams:
     """The FAISS index kind and its parameters, recorded in the manifest."""
 
-    kind: str  # "flat" (exact), "ivf" (IVF-Flat) or "ivf-sq8" (IVF, 8-bit scalar quantizer)
+    # "flat" (exact), "ivf" (IVF-Flat), "ivf-sq8" (IVF, 8-bit scalar quantizer) or "milvus"
+    # (a collection of a Milvus engine: exact without nlist, IVF-Flat with it)
+    kind: str
     nlist: int = 0
     nprobe: int = 0
     trained_on: int = 0
     rerank: int = 0  # for "ivf-sq8": candidates taken per result, re-ranked exactly
+    collection: str = ""  # for "milvus": the build's collection
 
     @property
     def is_ivf(self) -> bool:

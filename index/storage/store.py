@@ -32,6 +32,7 @@ from index.storage.manifest import (
     read_manifest,
 )
 from index.storage.metadata import Metadata
+from index.storage.milvus_dense import MilvusAddress, MilvusDense
 
 FAISS_FILE = "sentences.faiss"
 VECTORS_FILE = "vectors.npy"
@@ -72,7 +73,7 @@ class IndexStore:
 
     folder: Path
     manifest: Manifest
-    dense: DenseIndex
+    dense: DenseIndex | MilvusDense
     lexical: LexicalIndex
     vectors: np.ndarray  # (sentences, dimension) float32, memory-mapped
     sentence_passages: np.ndarray  # (sentences,) passage id of each sentence
@@ -90,6 +91,8 @@ class IndexStore:
 
     def close(self) -> None:
         self.metadata.close()
+        if isinstance(self.dense, MilvusDense):
+            self.dense.close()
 
 
 def open_index(
@@ -100,12 +103,15 @@ def open_index(
     model: ModelInfo | None = None,
     model_fingerprint: str | None = None,
     query_threads: int = 1,
+    milvus: MilvusAddress | None = None,
 ) -> IndexStore:
     """Load the live build after checking it matches the settings and its files are whole.
 
     ``model_fingerprint`` checks the model files without a loaded ``model`` (questions need
     none: the build's ONNX encoder, loaded with ``query_threads`` threads, encodes them).
-    Raises ``IndexMissingError``, ``IndexMismatchError`` or ``IndexCorruptError``.
+    An index whose vectors are in Milvus is searched there, at ``milvus``.
+    Raises ``IndexMissingError``, ``IndexMismatchError``, ``IndexCorruptError`` or
+    ``VectorEngineError``.
     """
     folder = current_build(index_dir)
     manifest = read_manifest(folder)
@@ -117,13 +123,7 @@ def open_index(
     vectors = _load_array(folder / VECTORS_FILE, (counts["sentences"], manifest.model.dimension))
     sentence_passages = _load_array(folder / SENTENCE_PASSAGES_FILE, (counts["sentences"],))
     passage_sentences = _load_array(folder / PASSAGE_SENTENCES_FILE, (counts["passages"], 2))
-    try:
-        dense = DenseIndex.load(folder / FAISS_FILE, manifest.dense, exact=vectors)
-    except IndexCorruptError:  # FAISS's own message is a C++ assertion, no use to a person
-        raise IndexCorruptError(
-            f"index file {folder / FAISS_FILE} is unreadable by FAISS"
-        ) from None
-    _check_count(folder / FAISS_FILE, dense.count, counts["sentences"], "vectors")
+    dense = _open_dense(folder, manifest, vectors, milvus)
     try:
         lexical = LexicalIndex.load(folder / BM25_FOLDER, counts["passages"])
     except IndexCorruptError as error:
@@ -153,6 +153,34 @@ def open_index(
     )
 
 
+def _open_dense(
+    folder: Path, manifest: Manifest, vectors: np.ndarray, milvus: MilvusAddress | None
+) -> DenseIndex | MilvusDense:
+    """The build's FAISS file, or its Milvus collection; either holds every sentence."""
+    expected = manifest.counts["sentences"]
+    if manifest.dense.kind == "milvus":
+        if milvus is None:
+            raise IndexMismatchError(
+                f"the index in {folder} keeps its vectors in Milvus; no engine address was given"
+            )
+        engine = MilvusDense.open(manifest.dense, milvus)
+        if engine.count != expected:
+            engine.close()
+            raise IndexCorruptError(
+                f"Milvus collection {manifest.dense.collection} holds {engine.count} vectors, "
+                f"the index's {MANIFEST_NAME} says {expected}"
+            )
+        return engine
+    try:
+        dense = DenseIndex.load(folder / FAISS_FILE, manifest.dense, exact=vectors)
+    except IndexCorruptError:  # FAISS's own message is a C++ assertion, no use to a person
+        raise IndexCorruptError(
+            f"index file {folder / FAISS_FILE} is unreadable by FAISS"
+        ) from None
+    _check_count(folder / FAISS_FILE, dense.count, expected, "vectors")
+    return dense
+
+
 def _check_count(path: Path, found: int, expected: int, what: str) -> None:
     """An index file holds as many records as the manifest counts, or the two disagree."""
     if found != expected:
@@ -167,7 +195,10 @@ def verify_files(folder: Path, manifest: Manifest, *, skip: tuple[str, ...] = ()
     The question encoder's files are skipped by their own check (their hash, with a hint that
     a plain build remakes them), and by a build, which remakes them instead of re-embedding.
     """
-    unlisted = [name for name in REQUIRED_FILES if name not in manifest.files]
+    in_engine = (FAISS_FILE,) if manifest.dense.kind == "milvus" else ()  # vectors in Milvus
+    unlisted = [
+        name for name in REQUIRED_FILES if name not in manifest.files and name not in in_engine
+    ]
     if unlisted:
         raise IndexCorruptError(
             f"index manifest {folder / MANIFEST_NAME} does not list {unlisted[0]}"

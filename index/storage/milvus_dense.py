@@ -1,0 +1,186 @@
+"""The dense side on Milvus: the same searches as the FAISS index, served by a vector engine that
+runs as one local process (Milvus Lite) or as a distributed cluster, through one client.
+
+Each build fills a collection of its own (named after the build) from the build's vector file,
+so a failed build leaves the live collection alone and the swap to a new build stays one symlink;
+the previous build's collection is dropped once the new one is live. The ids are the build's
+sentence ids, as in FAISS. BM25, the metadata and the fusion stay on disk beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from index.errors import Remedy, VectorEngineError
+from index.storage.dense import DenseParams
+from index.storage.vector_file import VectorFileReader
+
+# Rows sent per insert call: big enough to amortise a round trip, small enough for gRPC's
+# default 64 MB message limit (5,000 x 384 floats as JSON-like rows is some 20 MB).
+INSERT_BATCH = 5_000
+_VECTOR_FIELD = "vector"
+_ID_FIELD = "id"
+_Result = TypeVar("_Result")
+
+
+@dataclass(frozen=True)
+class MilvusAddress:
+    """Where the engine is: a Milvus Lite file (``/path/milvus.db``) or a server's URI
+    (``http://host:19530``), and the token a cluster wants (``user:password``, or none)."""
+
+    uri: str
+    token: str = ""
+    timeout: float = 10.0  # seconds for a call before the engine counts as unreachable
+
+
+def collection_name(build_id: str) -> str:
+    """A Milvus collection name for a build: letters, digits and underscores only."""
+    return "newsdesk_" + re.sub(r"[^0-9A-Za-z]", "_", build_id)
+
+
+def _client(address: MilvusAddress) -> Any:
+    from pymilvus import MilvusClient
+
+    return _guarded(
+        address,
+        lambda: MilvusClient(uri=address.uri, token=address.token, timeout=address.timeout),
+    )
+
+
+def _guarded(address: MilvusAddress, call: Callable[[], _Result]) -> _Result:
+    """Run ``call``, turning the client's errors into one ``VectorEngineError``."""
+    from pymilvus.exceptions import MilvusException
+
+    try:
+        return call()
+    except MilvusException as error:
+        reason = getattr(error, "message", "") or str(error)
+        raise VectorEngineError(
+            f"the vector engine at {address.uri} failed or cannot be reached ({reason})",
+            Remedy.CHECK_ENGINE,
+        ) from None
+
+
+class MilvusDense:
+    """A build's sentence vectors in a Milvus collection, searched like ``DenseIndex``."""
+
+    def __init__(self, client: Any, address: MilvusAddress, name: str, params: DenseParams):
+        self.client = client
+        self.address = address
+        self.name = name
+        self.params = params
+
+    @property
+    def count(self) -> int:
+        stats = _guarded(self.address, lambda: self.client.get_collection_stats(self.name))
+        return int(stats["row_count"])
+
+    @classmethod
+    def build_from_file(
+        cls, vectors: VectorFileReader, params: DenseParams, address: MilvusAddress
+    ) -> MilvusDense:
+        """Create the collection ``params.collection``, fill it from the build's vector file,
+        index it (exact below the exact limit, IVF-Flat with ``params``' lists above) and load
+        it for searching."""
+        from pymilvus import DataType, MilvusClient
+
+        client = _client(address)
+        name = params.collection
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field(_ID_FIELD, DataType.INT64, is_primary=True)
+        schema.add_field(_VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=vectors.dimension)
+        index = client.prepare_index_params()
+        if params.nlist:
+            index.add_index(
+                _VECTOR_FIELD,
+                index_type="IVF_FLAT",
+                metric_type="IP",
+                params={"nlist": params.nlist},
+            )
+        else:
+            index.add_index(_VECTOR_FIELD, index_type="FLAT", metric_type="IP")
+        _guarded(address, lambda: client.create_collection(name, schema=schema))
+        dense = cls(client, address, name, params)
+        for start in range(0, len(vectors), INSERT_BATCH):
+            dense.add(start, vectors.block(start, start + INSERT_BATCH))
+        _guarded(address, lambda: client.flush(name))
+        # Not waited for here (Milvus Lite has no timestamp service to wait with): loading the
+        # collection waits for its index.
+        _guarded(address, lambda: client.create_index(name, index, sync=False))
+        _guarded(address, lambda: client.load_collection(name))
+        return dense
+
+    @classmethod
+    def open(cls, params: DenseParams, address: MilvusAddress) -> MilvusDense:
+        """Connect to the build's collection, loaded for searching."""
+        client = _client(address)
+        name = params.collection
+        if not _guarded(address, lambda: client.has_collection(name)):
+            raise VectorEngineError(
+                f"the vector engine at {address.uri} has no collection {name} for this index",
+                Remedy.REBUILD,
+            )
+        _guarded(address, lambda: client.load_collection(name))
+        return cls(client, address, name, params)
+
+    def add(self, first_id: int, vectors: np.ndarray) -> None:
+        """Insert ``vectors`` with ids ``first_id``, ``first_id + 1``, ..."""
+        rows = [
+            {_ID_FIELD: first_id + number, _VECTOR_FIELD: vector}
+            for number, vector in enumerate(np.asarray(vectors, dtype=np.float32).tolist())
+        ]
+        _guarded(self.address, lambda: self.client.insert(self.name, rows))
+
+    def delete(self, ids: list[int]) -> None:
+        """Remove the rows with these ids."""
+        _guarded(self.address, lambda: self.client.delete(self.name, ids=ids))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (scores, ids) per query row, as ``DenseIndex.search`` gives them."""
+        params = {"metric_type": "IP", "params": {"nprobe": self.params.nprobe or 1}}
+        found = _guarded(
+            self.address,
+            lambda: self.client.search(
+                self.name,
+                data=np.asarray(queries, dtype=np.float32).tolist(),
+                limit=k,
+                output_fields=[_ID_FIELD],
+                search_params=params,
+                anns_field=_VECTOR_FIELD,
+            ),
+        )
+        width = min((len(hits) for hits in found), default=0)
+        scores = np.zeros((len(queries), width), dtype=np.float32)
+        ids = np.zeros((len(queries), width), dtype=np.int64)
+        for row, hits in enumerate(found):
+            for column, hit in enumerate(hits[:width]):
+                scores[row, column] = hit["distance"]
+                ids[row, column] = hit["id"]
+        return scores, ids
+
+    def drop(self) -> None:
+        """Remove the collection (a failed build's, or one no longer live)."""
+        _guarded(self.address, lambda: self.client.drop_collection(self.name))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def drop_collection(address: MilvusAddress, name: str) -> None:
+    """Drop ``name`` if the engine has it (old builds' collections, after a swap)."""
+    client = _client(address)
+    try:
+        if _guarded(address, lambda: client.has_collection(name)):
+            _guarded(address, lambda: client.drop_collection(name))
+    finally:
+        client.close()
+
+
+def check_reachable(address: MilvusAddress) -> None:
+    """Connect once, so that a build fails before its embedding rather than after it."""
+    _client(address).close()

@@ -1,0 +1,160 @@
+"""VECTOR_BACKEND=milvus: the vectors in a real Milvus Lite server started here, on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index.analysis.embedder import Embedder
+from index.build.builder import BuildOptions, build_index
+from index.corpus.passages import ChunkingSettings
+from index.errors import VectorEngineError
+from index.storage.manifest import read_manifest
+from index.storage.milvus_dense import MilvusAddress, MilvusDense, check_reachable
+from index.storage.store import FAISS_FILE, current_build, open_index
+
+SERVER = Path(sys.executable).with_name("milvus-lite")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusAddress]:
+    """A Milvus Lite gRPC server of its own, stopped after the module's tests."""
+    port = _free_port()
+    data = tmp_path_factory.mktemp("milvus")
+    server = subprocess.Popen(
+        [
+            str(SERVER),
+            "server",
+            "--data-dir",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    address = MilvusAddress(f"http://127.0.0.1:{port}", timeout=5.0)
+    try:
+        for _ in range(100):  # up to 20 s to start
+            try:
+                check_reachable(address)
+                break
+            except VectorEngineError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the Milvus Lite server did not start")
+        yield address
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _open(index_dir: Path, embedder: Embedder, milvus: MilvusAddress | None):  # type: ignore[no-untyped-def]
+    return open_index(
+        index_dir,
+        model_name=embedder.info.name,
+        chunking=ChunkingSettings(),
+        model=embedder.info,
+        milvus=milvus,
+    )
+
+
+def _top_sentence(index_dir: Path, embedder: Embedder, milvus: MilvusAddress, text: str) -> str:
+    store = _open(index_dir, embedder, milvus)
+    try:
+        _, ids = store.dense.search(embedder.embed_query(text), 1)
+        return store.metadata.sentence(int(ids[0, 0])).text
+    finally:
+        store.close()
+
+
+def test_build_add_delete_and_search_on_the_engine(
+    seeds: Path, tmp_path: Path, embedder: Embedder, milvus: MilvusAddress
+) -> None:
+    index_dir = tmp_path / "index"
+    options = BuildOptions(milvus=milvus)
+    first = build_index(seeds, index_dir, embedder, options)
+    manifest = read_manifest(current_build(index_dir))
+    assert manifest.dense.kind == "milvus" and manifest.dense.collection
+    assert not (current_build(index_dir) / FAISS_FILE).exists()
+    found = _top_sentence(index_dir, embedder, milvus, "Who said the battle could take days?")
+    assert "Mustafa Bali" in found
+
+    (seeds / "harbour.txt").write_text("Harbour news\n\nThe harbour in Dover reopened for ships.\n")
+    added = build_index(seeds, index_dir, embedder, options)
+    assert added.added == ["harbour.txt"] and added.embedded == 1  # the rest reused
+    assert "Dover" in _top_sentence(index_dir, embedder, milvus, "Which harbour reopened?")
+    store = _open(index_dir, embedder, milvus)
+    assert isinstance(store.dense, MilvusDense) and store.dense.count == first.sentences + 1
+    client = store.dense.client
+    assert not client.has_collection(manifest.dense.collection)  # the replaced build's: dropped
+    store.close()
+
+    (seeds / "harbour.txt").unlink()
+    removed = build_index(seeds, index_dir, embedder, options)
+    assert removed.removed == ["harbour.txt"] and removed.embedded == 0
+    assert "Dover" not in _top_sentence(index_dir, embedder, milvus, "Which harbour reopened?")
+
+
+def test_an_unreachable_engine_fails_the_build_and_keeps_the_live_index(
+    seeds: Path, tmp_path: Path, embedder: Embedder, milvus: MilvusAddress
+) -> None:
+    index_dir = tmp_path / "index"
+    build_index(seeds, index_dir, embedder, BuildOptions(milvus=milvus))
+    live = current_build(index_dir)
+    gone = MilvusAddress(f"http://127.0.0.1:{_free_port()}", timeout=2.0)
+    (seeds / "harbour.txt").write_text("Harbour news\n\nThe harbour opened.\n")
+    with pytest.raises(VectorEngineError, match="cannot be reached"):
+        build_index(seeds, index_dir, embedder, BuildOptions(milvus=gone))
+    assert current_build(index_dir) == live
+    with pytest.raises(VectorEngineError, match="cannot be reached"):
+        _open(index_dir, embedder, gone)
+    assert _open(index_dir, embedder, milvus).sentence_count == 16  # the engine is back
+
+
+def newsdesk(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_cli_answers_from_milvus_lite_and_says_when_it_is_down(
+    seeds: Path, tmp_path: Path
+) -> None:
+    """The default engine address: Milvus Lite in INDEX_DIR/milvus.db, no server to start."""
+    built = newsdesk("index", "build", cwd=tmp_path, VECTOR_BACKEND="milvus")
+    assert built.returncode == 0, built.stderr
+    assert "Milvus collection newsdesk_" in built.stdout
+    assert "Traceback" not in built.stderr and "ERROR" not in built.stderr
+    asked = newsdesk("ask", "How many civilians left?", cwd=tmp_path, VECTOR_BACKEND="milvus")
+    assert asked.returncode == 0, asked.stderr
+    assert "**Around 1,500**" in asked.stdout
+
+    down = f"http://127.0.0.1:{_free_port()}"
+    refused = newsdesk(
+        "ask", "How many civilians left?", cwd=tmp_path, VECTOR_BACKEND="milvus", MILVUS_URI=down
+    )
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith(f"newsdesk: the vector engine at {down} failed or cannot be reached")
+    assert line.endswith("start it, or set MILVUS_URI to where it runs")
