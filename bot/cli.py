@@ -473,6 +473,15 @@ def train_answers(ctx: click.Context, out: Path | None) -> None:
     help="Only the FAISS index: IVF-Flat beside IVF-SQ8 (no seeds, SQLite or tagging).",
 )
 @click.option(
+    "--backend",
+    "backends",
+    type=click.Choice(["faiss", "milvus"]),
+    multiple=True,
+    default=["faiss"],
+    show_default=True,
+    help="Where the vectors are searched; repeat to measure both on the same corpus.",
+)
+@click.option(
     "--tag-entities",
     is_flag=True,
     help="Run spaCy over the synthetic sentences (some 20 minutes a million; they name no one).",
@@ -483,10 +492,12 @@ def bench_scale(
     counts: tuple[int, ...],
     vectors: Path | None,
     dense_only: bool,
+    backends: tuple[str, ...],
     tag_entities: bool,
 ) -> None:
     """Build, load and search synthetic indexes of N sentences (query encoding excluded)."""
     from bot.bench.scale import (
+        format_backend_ratios,
         format_dense_bench,
         format_scale_bench,
         run_dense_bench,
@@ -498,14 +509,19 @@ def bench_scale(
         if dense_only:
             click.echo(format_dense_bench(run_dense_bench(count, vectors)))
             continue
-        figures = run_scale_bench(
-            count,
-            settings.faiss_exact_limit,
-            vectors,
-            settings.faiss_compress_limit,
-            tag_entities=tag_entities,
-        )
-        click.echo(format_scale_bench(figures))
+        measured = {}
+        for backend in backends:
+            measured[backend] = run_scale_bench(
+                count,
+                settings.faiss_exact_limit,
+                vectors,
+                settings.faiss_compress_limit,
+                tag_entities=tag_entities,
+                backend=backend,
+            )
+            click.echo(format_scale_bench(measured[backend]))
+        if {"faiss", "milvus"} <= measured.keys():
+            click.echo(format_backend_ratios(measured["faiss"], measured["milvus"]))
 
 
 @bench_group.command("build")

@@ -3,65 +3,28 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.bench.milvus_server import free_port, milvus_server
 from index.analysis.embedder import Embedder
 from index.build.builder import BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
 from index.errors import VectorEngineError
 from index.storage.manifest import read_manifest
-from index.storage.milvus_dense import MilvusAddress, MilvusDense, check_reachable
+from index.storage.milvus_dense import MilvusAddress, MilvusDense
 from index.storage.store import FAISS_FILE, current_build, open_index
-
-SERVER = Path(sys.executable).with_name("milvus-lite")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusAddress]:
     """A Milvus Lite gRPC server of its own, stopped after the module's tests."""
-    port = _free_port()
-    data = tmp_path_factory.mktemp("milvus")
-    server = subprocess.Popen(
-        [
-            str(SERVER),
-            "server",
-            "--data-dir",
-            str(data),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    address = MilvusAddress(f"http://127.0.0.1:{port}", timeout=5.0)
-    try:
-        for _ in range(100):  # up to 20 s to start
-            try:
-                check_reachable(address)
-                break
-            except VectorEngineError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the Milvus Lite server did not start")
-        yield address
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with milvus_server(tmp_path_factory.mktemp("milvus")) as server:
+        yield server.address
 
 
 def _open(index_dir: Path, embedder: Embedder, milvus: MilvusAddress | None):  # type: ignore[no-untyped-def]
@@ -117,7 +80,7 @@ def test_an_unreachable_engine_fails_the_build_and_keeps_the_live_index(
     index_dir = tmp_path / "index"
     build_index(seeds, index_dir, embedder, BuildOptions(milvus=milvus))
     live = current_build(index_dir)
-    gone = MilvusAddress(f"http://127.0.0.1:{_free_port()}", timeout=2.0)
+    gone = MilvusAddress(f"http://127.0.0.1:{free_port()}", timeout=2.0)
     (seeds / "harbour.txt").write_text("Harbour news\n\nThe harbour opened.\n")
     with pytest.raises(VectorEngineError, match="cannot be reached"):
         build_index(seeds, index_dir, embedder, BuildOptions(milvus=gone))
@@ -150,7 +113,7 @@ def test_the_cli_answers_from_milvus_lite_and_says_when_it_is_down(
     assert asked.returncode == 0, asked.stderr
     assert "**Around 1,500**" in asked.stdout
 
-    down = f"http://127.0.0.1:{_free_port()}"
+    down = f"http://127.0.0.1:{free_port()}"
     refused = newsdesk(
         "ask", "How many civilians left?", cwd=tmp_path, VECTOR_BACKEND="milvus", MILVUS_URI=down
     )

@@ -16,12 +16,14 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bot.bench.measure import ms, peak_memory_since_reset_mb, percentile, reset_peak_memory
+from bot.bench.milvus_server import milvus_server
 from index.analysis.embedder import EMBED_BATCH, Embedder, ModelInfo
 from index.analysis.entities import Entity, EntityTagger, TaggerInfo
 from index.build.builder import BuildOptions, build_index
@@ -157,19 +159,31 @@ def run_scale_bench(
     base: Path | None = None,
     compress_limit: int = DEFAULT_COMPRESS_LIMIT,
     tag_entities: bool = False,
+    backend: str = "faiss",
 ) -> dict[str, Any]:
     """Build, load and search an index of ``count`` synthetic sentences.
 
     ``tag_entities`` runs spaCy over the synthetic sentences; by default they go untagged.
+    ``backend`` "milvus" keeps the vectors in a Milvus Lite server started for the run (a
+    process apart, on loopback, as a cluster would be).
     """
     centres = np.load(base, mmap_mode="r", allow_pickle=False) if base is not None else None
     embedder = ClusteredEmbedder(centres)
     chunking = ChunkingSettings()
-    with tempfile.TemporaryDirectory(prefix="newsdesk-scale-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="newsdesk-scale-") as scratch, ExitStack() as stack:
         seeds, index_dir = Path(scratch) / "seeds", Path(scratch) / "index"
         write_synthetic_seeds(seeds, count)
+        server = (
+            stack.enter_context(milvus_server(Path(scratch) / "milvus"))
+            if backend == "milvus"
+            else None
+        )
+        milvus = server.address if server is not None else None
         options = BuildOptions(
-            chunking=chunking, exact_limit=exact_limit, compress_limit=compress_limit
+            chunking=chunking,
+            exact_limit=exact_limit,
+            compress_limit=compress_limit,
+            milvus=milvus,
         )
         measured_peak = reset_peak_memory()
         tagger = EntityTagger() if tag_entities else NoEntityTagger()
@@ -177,15 +191,20 @@ def run_scale_bench(
         build_peak = peak_memory_since_reset_mb() if measured_peak else float("nan")
         folder = report.folder
         assert folder is not None
-        disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        disk = _bytes_under(folder) + _bytes_under(Path(scratch) / "milvus")
 
         rss_before = _rss_mb()
         started = time.perf_counter()
         store = open_index(
-            index_dir, model_name=embedder.info.name, chunking=chunking, model=embedder.info
+            index_dir,
+            model_name=embedder.info.name,
+            chunking=chunking,
+            model=embedder.info,
+            milvus=milvus,
         )
         load_seconds = time.perf_counter() - started
         rss_after = _rss_mb()
+        engine_mb = server.resident_mb() if server is not None else 0.0
 
         searcher = Searcher(store, embedder)
         queries = embedder.queries(QUERIES)
@@ -198,8 +217,7 @@ def run_scale_bench(
                 for w, q in zip(words, queries, strict=False)
             ]
         )
-        exact = DenseIndex.build(np.asarray(store.vectors, dtype=np.float32), DenseParams("flat"))
-        _, truth = exact.search(queries, 10)
+        truth = exact_top_k(store.vectors, queries, 10)
         _, found = store.dense.search(queries, 10)
         recall = float(
             np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
@@ -215,6 +233,7 @@ def run_scale_bench(
         "load_seconds": round(load_seconds, 3),
         "rss_after_load_mb": round(rss_after, 1),
         "rss_added_by_load_mb": round(rss_after - rss_before, 1),
+        "engine_rss_mb": round(engine_mb, 1),
         "dense_p50_ms": ms(statistics.median(dense)),
         "dense_p95_ms": ms(percentile(dense, 95)),
         "bm25_p50_ms": ms(statistics.median(lexical)),
@@ -224,6 +243,7 @@ def run_scale_bench(
         "dense_recall@10": round(recall, 4),
         "vectors": f"real encodings from {base} with noise" if base else "generated clusters",
         "tagger": tagger.info.pipeline,
+        "backend": backend,
     }
 
 
@@ -242,6 +262,26 @@ def measure_build_peak(count: int) -> dict[str, float]:
     return {"sentences": report.sentences, "peak_mb": round(peak, 1), "before_mb": round(before, 1)}
 
 
+def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """The ids of each query's ``k`` best rows by inner product, scanning ``vectors`` (the
+    memory-mapped float16 copy) a block at a time: at 10M a float32 copy would not fit."""
+    best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(queries), 0), dtype=np.int64)
+    for start in range(0, len(vectors), EMBED_BLOCK):
+        block = np.asarray(vectors[start : start + EMBED_BLOCK], dtype=np.float32)
+        scores = np.concatenate([best_scores, queries @ block.T], axis=1)
+        rows = np.broadcast_to(np.arange(start, start + len(block)), (len(queries), len(block)))
+        ids = np.concatenate([best_ids, rows], axis=1)
+        keep = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
+        best_scores = np.take_along_axis(scores, keep, 1)
+        best_ids = np.take_along_axis(ids, keep, 1)
+    return best_ids
+
+
+def _bytes_under(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
 def _rss_mb() -> float:
     """Current resident memory (Linux /proc), not the peak."""
     with open("/proc/self/statm") as handle:
@@ -251,9 +291,10 @@ def _rss_mb() -> float:
 
 def format_scale_bench(figures: dict[str, Any]) -> str:
     index = figures["index"]
-    kind = (
+    engine = "Milvus Lite server, " if index["kind"] == "milvus" else ""
+    kind = engine + (
         "exact"
-        if index["kind"] == "flat"
+        if index["kind"] == "flat" or (index["kind"] == "milvus" and not index["nlist"])
         else (
             f"{'IVF-SQ8' if index['kind'] == 'ivf-sq8' else 'IVF'} nlist={index['nlist']} "
             f"nprobe={index['nprobe']} trained_on={index['trained_on']}"
@@ -261,12 +302,14 @@ def format_scale_bench(figures: dict[str, Any]) -> str:
         )
     )
     build = f"build {figures['build_seconds']} s, peak {figures['build_peak_mb']} MB"
-    disk = f"{figures['disk_bytes_per_sentence']} bytes/sentence on disk"
+    disk = f"{figures['disk_bytes_per_sentence']} bytes/sentence on disk (target <= 2048)"
     load = f"load {figures['load_seconds']} s (target <= 3)"
-    memory = f"resident after load {figures['rss_after_load_mb']} MB (target <= 2500)"
-    dense = f"dense p50/p95 {figures['dense_p50_ms']}/{figures['dense_p95_ms']} ms (target <= 5)"
+    memory = f"resident after load {figures['rss_after_load_mb']} MB (target <= 3000)"
+    if figures.get("engine_rss_mb"):
+        memory += f", the engine's {figures['engine_rss_mb']} MB"
+    dense = f"dense p50/p95 {figures['dense_p50_ms']}/{figures['dense_p95_ms']} ms (target <= 10)"
     bm25 = f"BM25 {figures['bm25_p50_ms']}/{figures['bm25_p95_ms']} ms"
-    hybrid = f"hybrid {figures['hybrid_p50_ms']}/{figures['hybrid_p95_ms']} ms (target <= 25)"
+    hybrid = f"hybrid {figures['hybrid_p50_ms']}/{figures['hybrid_p95_ms']} ms (target <= 30)"
     recall = f"dense recall@10 against exact {figures['dense_recall@10']} (target >= 0.95)"
     return "\n".join(
         [
@@ -336,3 +379,12 @@ def format_dense_bench(figures: dict[str, Any]) -> str:
         lines.append(f"  {key:<30}{flat[key]:>12}{sq8[key]:>12}{ratio:>8.2f}")
     lines.append(json.dumps(figures))
     return "\n".join(lines)
+
+
+def format_backend_ratios(faiss: dict[str, Any], milvus: dict[str, Any]) -> str:
+    """Milvus's figures over FAISS's, for the same corpus in the same run."""
+    keys = ("build_seconds", "load_seconds", "dense_p50_ms", "hybrid_p50_ms", "dense_recall@10")
+    ratios = ", ".join(
+        f"{key} {milvus[key] / faiss[key]:.2f}x" if faiss[key] else f"{key} -" for key in keys
+    )
+    return f"milvus / faiss at {faiss['sentences']} sentences: {ratios} (hybrid target <= 3x)"
