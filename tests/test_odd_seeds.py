@@ -101,9 +101,10 @@ def test_json_lines_at_the_limit_with_either_line_ending(tmp_path: Path) -> None
         read_articles(tmp_path, max_article_bytes=len(record) - 1)
 
 
-def test_ten_thousand_tiny_files_in_nested_folders(tmp_path: Path, embedder: Embedder) -> None:
+def test_thousands_of_tiny_files_in_nested_folders(tmp_path: Path, embedder: Embedder) -> None:
+    # 4,000 files in 1,000 folders (10,000 took 45-80 s of CI, nearly all of it embedding).
     seeds = tmp_path / "seeds"
-    for number in range(10_000):
+    for number in range(4_000):
         folder = seeds / f"{number % 100:02d}" / f"{number // 100 % 10}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"brief-{number}.txt").write_text(
@@ -111,8 +112,8 @@ def test_ten_thousand_tiny_files_in_nested_folders(tmp_path: Path, embedder: Emb
         )
     (seeds / "00" / "loop").symlink_to(seeds, target_is_directory=True)
     report = build_index(seeds, tmp_path / "index", embedder, BuildOptions())
-    assert len(report.added) == 10_000 and report.skipped == []
-    assert report.sentences == 10_000
+    assert len(report.added) == 4_000 and report.skipped == []
+    assert report.sentences == 4_000
 
 
 def test_fifos_and_links_to_nowhere_are_skipped(seeds: Path) -> None:
