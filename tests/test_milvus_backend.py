@@ -65,13 +65,16 @@ def test_build_add_delete_and_search_on_the_engine(
     store = _open(index_dir, embedder, milvus)
     assert isinstance(store.dense, MilvusDense) and store.dense.count == first.sentences + 1
     client = store.dense.client
-    assert not client.has_collection(manifest.dense.collection)  # the replaced build's: dropped
-    store.close()
+    assert client.has_collection(manifest.dense.collection)  # kept one build for late questions
+    second = read_manifest(current_build(index_dir)).dense.collection
 
     (seeds / "harbour.txt").unlink()
     removed = build_index(seeds, index_dir, embedder, options)
     assert removed.removed == ["harbour.txt"] and removed.embedded == 0
     assert "Dover" not in _top_sentence(index_dir, embedder, milvus, "Which harbour reopened?")
+    assert not client.has_collection(manifest.dense.collection)  # two builds old: dropped
+    assert client.has_collection(second)
+    store.close()
 
 
 def test_an_unreachable_engine_fails_the_build_and_keeps_the_live_index(

@@ -99,7 +99,7 @@ class ClusteredEmbedder(Embedder):
 
 class NoEntityTagger(EntityTagger):
     """Tags nothing: the synthetic words ("w17 w3052") name no one, and spaCy would spend
-    twenty minutes a million sentences finding so (``--tagger spacy`` measures it anyway)."""
+    twenty minutes a million sentences finding so (``--tag-entities`` measures it anyway)."""
 
     @property
     def info(self) -> TaggerInfo:

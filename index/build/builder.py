@@ -72,7 +72,9 @@ from index.storage.milvus_dense import (
     MilvusAddress,
     check_reachable,
     collection_name,
+    collection_prefix,
     drop_collection,
+    drop_collections_but,
 )
 from index.storage.store import (
     FAISS_FILE,
@@ -142,6 +144,7 @@ def _dense_plan(
     count: int,
     options: BuildOptions,
     report: BuildReport,
+    index_dir: Path,
     build_id: str,
 ) -> tuple[DenseParams, np.ndarray | None]:
     """FAISS parameters for ``count`` vectors, keeping the previous IVF training when it fits;
@@ -158,7 +161,7 @@ def _dense_plan(
             nlist=wanted.nlist,
             nprobe=wanted.nprobe,
             trained_on=count if wanted.is_ivf else 0,
-            collection=collection_name(build_id),
+            collection=collection_name(index_dir, build_id),
         ), None
     if previous is None:
         return wanted, None
@@ -271,7 +274,9 @@ def _build(
         report.removed = sorted(key for key in old if key not in seen)
         report.sentences = writer.sentences
         report.passages = writer.metadata.passages
-        report.dense, centroids = _dense_plan(previous, writer.sentences, options, report, build_id)
+        report.dense, centroids = _dense_plan(
+            previous, writer.sentences, options, report, index_dir, build_id
+        )
         with _writing(builds):
             sample, expected = writer.sample()
             live = live_query_encoder(index_dir, embedder)
@@ -304,11 +309,14 @@ def _build(
         if old_metadata is not None:
             old_metadata.close()
     replaced = _live_dense(index_dir)
-    swap_current(index_dir, final)
+    try:
+        swap_current(index_dir, final)
+    except BaseException:
+        _drop_engine_collection(options.milvus, report.dense)
+        raise
     sync_folder(index_dir)  # the swap itself survives a power loss before the old is deleted
     remove_old_builds(builds, keep=final)
-    if replaced is not None:
-        _drop_engine_collection(options.milvus, replaced)
+    _drop_older_collections(options.milvus, index_dir, {report.dense, replaced})
     report.folder = final
     report.seconds = time.perf_counter() - started
     return report
@@ -323,14 +331,29 @@ def _live_dense(index_dir: Path) -> DenseParams | None:
 
 
 def _drop_engine_collection(milvus: MilvusAddress | None, dense: DenseParams) -> None:
-    """Drop a Milvus collection no build uses (a failed build's, or the replaced one's); an
-    engine that cannot be reached now leaves it behind, with a warning."""
+    """Drop a failed build's Milvus collection; an engine that cannot be reached now leaves it
+    behind, with a warning (the next build drops it)."""
     if milvus is None or dense.kind != "milvus" or not dense.collection:
         return
     try:
         drop_collection(milvus, dense.collection)
     except VectorEngineError as error:
         log.warning("could not drop Milvus collection %s: %s", dense.collection, error)
+
+
+def _drop_older_collections(
+    milvus: MilvusAddress | None, index_dir: Path, kept: set[DenseParams | None]
+) -> None:
+    """After a swap, drop this index's collections but the new build's and the replaced one's
+    (questions that began on it may still be searching it): one build late, as the engine
+    retires its stores, and a crashed build's collection with them."""
+    if milvus is None:
+        return
+    keep = {dense.collection for dense in kept if dense is not None and dense.kind == "milvus"}
+    try:
+        drop_collections_but(milvus, collection_prefix(index_dir), keep)
+    except VectorEngineError as error:
+        log.warning("could not drop the old Milvus collections: %s", error)
 
 
 @contextmanager

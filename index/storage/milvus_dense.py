@@ -1,17 +1,21 @@
 """The dense side on Milvus: the same searches as the FAISS index, served by a vector engine that
 runs as one local process (Milvus Lite) or as a distributed cluster, through one client.
 
-Each build fills a collection of its own (named after the build) from the build's vector file,
-so a failed build leaves the live collection alone and the swap to a new build stays one symlink;
-the previous build's collection is dropped once the new one is live. The ids are the build's
-sentence ids, as in FAISS. BM25, the metadata and the fusion stay on disk beside it.
+Each build fills a collection of its own (named after the index folder and the build) from the
+build's vector file, so a failed build leaves the live collection alone and the swap to a new
+build stays one symlink. Collections are dropped one build late: after a swap the replaced
+build's collection stays for the questions still on it (the bot's retired store, another
+process), and every older one of the same index folder goes, a crashed build's included. The
+ids are the build's sentence ids, as in FAISS. BM25, the metadata and the fusion stay on disk.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -35,12 +39,21 @@ class MilvusAddress:
 
     uri: str
     token: str = ""
-    timeout: float = 10.0  # seconds for a call before the engine counts as unreachable
+    # Seconds to connect, and for a search or a count, before the engine counts as unreachable
+    # (filling and loading a collection take as long as they take).
+    timeout: float = 10.0
 
 
-def collection_name(build_id: str) -> str:
+def collection_prefix(index_dir: Path) -> str:
+    """The start of every collection name of the index in ``index_dir`` (one engine may serve
+    several indexes): ``newsdesk_`` and a hash of the folder's absolute path."""
+    digest = hashlib.sha256(str(index_dir.resolve()).encode()).hexdigest()[:10]
+    return f"newsdesk_{digest}_"
+
+
+def collection_name(index_dir: Path, build_id: str) -> str:
     """A Milvus collection name for a build: letters, digits and underscores only."""
-    return "newsdesk_" + re.sub(r"[^0-9A-Za-z]", "_", build_id)
+    return collection_prefix(index_dir) + re.sub(r"[^0-9A-Za-z]", "_", build_id)
 
 
 def _client(address: MilvusAddress) -> Any:
@@ -77,7 +90,10 @@ class MilvusDense:
 
     @property
     def count(self) -> int:
-        stats = _guarded(self.address, lambda: self.client.get_collection_stats(self.name))
+        stats = _guarded(
+            self.address,
+            lambda: self.client.get_collection_stats(self.name, timeout=self.address.timeout),
+        )
         return int(stats["row_count"])
 
     @classmethod
@@ -87,9 +103,19 @@ class MilvusDense:
         """Create the collection ``params.collection``, fill it from the build's vector file,
         index it (exact below the exact limit, IVF-Flat with ``params``' lists above) and load
         it for searching."""
+        client = _client(address)
+        try:
+            return cls._filled(client, vectors, params, address)
+        except BaseException:
+            client.close()
+            raise
+
+    @classmethod
+    def _filled(
+        cls, client: Any, vectors: VectorFileReader, params: DenseParams, address: MilvusAddress
+    ) -> MilvusDense:
         from pymilvus import DataType, MilvusClient
 
-        client = _client(address)
         name = params.collection
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field(_ID_FIELD, DataType.INT64, is_primary=True)
@@ -120,12 +146,16 @@ class MilvusDense:
         """Connect to the build's collection, loaded for searching."""
         client = _client(address)
         name = params.collection
-        if not _guarded(address, lambda: client.has_collection(name)):
-            raise VectorEngineError(
-                f"the vector engine at {address.uri} has no collection {name} for this index",
-                Remedy.REBUILD,
-            )
-        _guarded(address, lambda: client.load_collection(name))
+        try:
+            if not _guarded(address, lambda: client.has_collection(name)):
+                raise VectorEngineError(
+                    f"the vector engine at {address.uri} has no collection {name} for this index",
+                    Remedy.REBUILD,
+                )
+            _guarded(address, lambda: client.load_collection(name))
+        except BaseException:
+            client.close()
+            raise
         return cls(client, address, name, params)
 
     def add(self, first_id: int, vectors: np.ndarray) -> None:
@@ -135,10 +165,6 @@ class MilvusDense:
             for number, vector in enumerate(np.asarray(vectors, dtype=np.float32).tolist())
         ]
         _guarded(self.address, lambda: self.client.insert(self.name, rows))
-
-    def delete(self, ids: list[int]) -> None:
-        """Remove the rows with these ids."""
-        _guarded(self.address, lambda: self.client.delete(self.name, ids=ids))
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, ids) per query row, as ``DenseIndex.search`` gives them."""
@@ -152,6 +178,7 @@ class MilvusDense:
                 output_fields=[_ID_FIELD],
                 search_params=params,
                 anns_field=_VECTOR_FIELD,
+                timeout=self.address.timeout,
             ),
         )
         width = min((len(hits) for hits in found), default=0)
@@ -163,22 +190,35 @@ class MilvusDense:
                 ids[row, column] = hit["id"]
         return scores, ids
 
-    def drop(self) -> None:
-        """Remove the collection (a failed build's, or one no longer live)."""
-        _guarded(self.address, lambda: self.client.drop_collection(self.name))
-
     def close(self) -> None:
         self.client.close()
 
 
 def drop_collection(address: MilvusAddress, name: str) -> None:
-    """Drop ``name`` if the engine has it (old builds' collections, after a swap)."""
+    """Drop ``name`` if the engine has it (a failed build's collection)."""
     client = _client(address)
     try:
         if _guarded(address, lambda: client.has_collection(name)):
             _guarded(address, lambda: client.drop_collection(name))
     finally:
         client.close()
+
+
+def drop_collections_but(address: MilvusAddress, prefix: str, keep: set[str]) -> list[str]:
+    """Drop the collections named ``prefix...`` but those in ``keep``; returns the dropped."""
+    client = _client(address)
+    try:
+        names = _guarded(address, lambda: list(client.list_collections()))
+        dropped = [name for name in names if name.startswith(prefix) and name not in keep]
+        for name in dropped:
+            _drop(address, client, name)
+    finally:
+        client.close()
+    return dropped
+
+
+def _drop(address: MilvusAddress, client: Any, name: str) -> None:
+    _guarded(address, lambda: client.drop_collection(name))
 
 
 def check_reachable(address: MilvusAddress) -> None:

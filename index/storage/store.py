@@ -123,7 +123,6 @@ def open_index(
     vectors = _load_array(folder / VECTORS_FILE, (counts["sentences"], manifest.model.dimension))
     sentence_passages = _load_array(folder / SENTENCE_PASSAGES_FILE, (counts["sentences"],))
     passage_sentences = _load_array(folder / PASSAGE_SENTENCES_FILE, (counts["passages"], 2))
-    dense = _open_dense(folder, manifest, vectors, milvus)
     try:
         lexical = LexicalIndex.load(folder / BM25_FOLDER, counts["passages"])
     except IndexCorruptError as error:
@@ -137,7 +136,9 @@ def open_index(
     try:
         for table, rows in metadata.row_counts().items():
             _check_count(folder / METADATA_FILE, rows, counts[table], table)
-    except IndexCorruptError:
+        # Last: a Milvus client is the one thing here that would need closing on a failure.
+        dense = _open_dense(folder, manifest, vectors, milvus)
+    except BaseException:
         metadata.close()
         raise
     return IndexStore(

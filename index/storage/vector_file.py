@@ -3,8 +3,9 @@ read back in blocks with plain reads.
 
 A streaming build does not know how many sentences it holds until the last article is read, and
 ``np.save`` wants the whole array. The file is written with a header for a placeholder row count
-and the rows appended; ``finish`` writes the true count over it. ``.npy`` v1.0 pads its header to
-a multiple of 64 bytes, so any count up to 10**15 gives a header of the same length (checked).
+and the rows appended; ``finish`` writes the true count over it. numpy pads a header with room
+for the first dimension to grow (as when appending), so any count up to 10**15 gives a header
+of the same length; ``finish`` checks that it did.
 """
 
 from __future__ import annotations
