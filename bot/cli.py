@@ -482,6 +482,13 @@ def train_answers(ctx: click.Context, out: Path | None) -> None:
     help="Where the vectors are searched; repeat to measure both on the same corpus.",
 )
 @click.option(
+    "--queries",
+    type=click.IntRange(10),
+    default=1000,
+    show_default=True,
+    help="Queries scored for recall@10; up to 300 of them are also timed one by one.",
+)
+@click.option(
     "--tag-entities",
     is_flag=True,
     help="Run spaCy over the synthetic sentences (some 20 minutes a million; they name no one).",
@@ -493,6 +500,7 @@ def bench_scale(
     vectors: Path | None,
     dense_only: bool,
     backends: tuple[str, ...],
+    queries: int,
     tag_entities: bool,
 ) -> None:
     """Build, load and search synthetic indexes of N sentences (query encoding excluded)."""
@@ -518,6 +526,8 @@ def bench_scale(
                 settings.faiss_compress_limit,
                 tag_entities=tag_entities,
                 backend=backend,
+                queries=queries,
+                timed=min(queries, 300),
             )
             click.echo(format_scale_bench(measured[backend]))
         if {"faiss", "milvus"} <= measured.keys():
