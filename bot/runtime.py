@@ -25,6 +25,11 @@ def configure_logging(level: str) -> None:
     if level.upper() != "DEBUG":
         for name in _NOISY_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
+        # pymilvus logs its reconnection attempts with their tracebacks; what failed reaches the
+        # user as one VectorEngineError line instead.
+        logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+        # gRPC's C core (under pymilvus) writes its own lines to stderr: errors only.
+        os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     # The weights-loading progress bar of transformers is noise for a one-line answer.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
