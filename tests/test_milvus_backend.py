@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from index.errors import VectorEngineError
 from index.storage.manifest import read_manifest
 from index.storage.milvus_dense import MilvusAddress, MilvusDense
 from index.storage.store import FAISS_FILE, current_build, open_index
+from tests.test_cli import newsdesk
 
 
 @pytest.fixture(scope="module")
@@ -91,17 +89,6 @@ def test_an_unreachable_engine_fails_the_build_and_keeps_the_live_index(
     with pytest.raises(VectorEngineError, match="cannot be reached"):
         _open(index_dir, embedder, gone)
     assert _open(index_dir, embedder, milvus).sentence_count == 16  # the engine is back
-
-
-def newsdesk(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_the_cli_answers_from_milvus_lite_and_says_when_it_is_down(
