@@ -29,8 +29,9 @@ DEFAULT_COMPRESS_LIMIT = 2_000_000
 RERANK_FACTOR = 4
 # The dtype of the build's copy of the vectors: half the bytes, cosines within ~1e-3.
 STORED_DTYPE = np.float16
-# Vectors are added to FAISS this many rows at a time, converted from the stored float16 copy.
-ADD_BLOCK = 65_536
+# Vectors are added to FAISS this many rows at a time, converted from the stored float16 copy
+# (a block takes 37 MB in both dtypes: small beside the lists it fills, at any size).
+ADD_BLOCK = 16_384
 # An IVF index keeps its trained lists until it holds this many times the vectors it was trained
 # on; past that the lists are too coarse for the data and the build retrains them.
 RETRAIN_GROWTH = 2.0
@@ -111,8 +112,7 @@ class DenseIndex:
         index = _empty_index(
             vectors.shape[1], len(vectors), params, centroids, lambda rows: vectors[rows]
         )
-        for start in range(0, len(vectors), ADD_BLOCK):
-            index.add(_float32(vectors[start : start + ADD_BLOCK]))
+        _fill(index, len(vectors), lambda start, end: vectors[start:end])
         return cls(index, params, vectors if params.rerank else None)
 
     @classmethod
@@ -122,8 +122,7 @@ class DenseIndex:
         """As ``build``, reading the build's vector file a block at a time (see its reader):
         the build holds FAISS's lists and one block, not the vectors as well."""
         index = _empty_index(vectors.dimension, len(vectors), params, centroids, vectors.take)
-        for start in range(0, len(vectors), ADD_BLOCK):
-            index.add(_float32(vectors.block(start, start + ADD_BLOCK)))
+        _fill(index, len(vectors), vectors.block)
         return cls(index, params)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -252,6 +251,38 @@ def _empty_index(
         index.train(_float32(rows_of(_training_rows(count, params.nlist))))
     index.nprobe = params.nprobe
     return index
+
+
+def _fill(index: faiss.Index, count: int, block_of: Callable[[int, int], np.ndarray]) -> None:
+    """Add rows ``0..count-1`` (``block_of(start, end)`` gives them), ``ADD_BLOCK`` at a time.
+
+    An IVF index's rows are assigned to their lists first, and each list is given its final
+    capacity before it is filled: a list grown as rows arrive doubles its buffer, and the build
+    would hold up to twice the codes (45% more, measured at 1M). Assigning is the quantizer
+    search ``add`` would make anyway, so the fill costs one more read of the rows, no more.
+    """
+    if not isinstance(index, faiss.IndexIVF):
+        for start in range(0, count, ADD_BLOCK):
+            index.add(_float32(block_of(start, start + ADD_BLOCK)))
+        return
+    lists = np.empty(count, dtype=np.int64)
+    for start in range(0, count, ADD_BLOCK):
+        block = _float32(block_of(start, start + ADD_BLOCK))
+        lists[start : start + len(block)] = index.quantizer.assign(block, 1).ravel()
+    sizes = np.bincount(lists, minlength=index.nlist)
+    invlists = index.invlists
+    assert invlists is not None  # an IVF index made here owns its lists
+    for number in np.flatnonzero(sizes):
+        # Sizing up then back to empty leaves the buffers' capacity (std::vector keeps it).
+        invlists.resize(int(number), int(sizes[number]))
+        invlists.resize(int(number), 0)
+    for start in range(0, count, ADD_BLOCK):
+        block = _float32(block_of(start, start + ADD_BLOCK))
+        rows = np.arange(start, start + len(block), dtype=np.int64)
+        assigned = np.ascontiguousarray(lists[start : start + len(block)])
+        index.add_core(
+            len(block), faiss.swig_ptr(block), faiss.swig_ptr(rows), faiss.swig_ptr(assigned)
+        )
 
 
 def _training_rows(count: int, nlist: int) -> np.ndarray:
