@@ -150,13 +150,19 @@ class BuildWriter:
         self, dense: DenseParams, centroids: np.ndarray | None, milvus: MilvusAddress | None
     ) -> None:
         """Close the growing files and write the indexes made from them: the id maps, FAISS
-        (filled from the vector file; or the Milvus collection at ``milvus``, for that kind)
-        and BM25 (from the kept token ids)."""
+        BM25 (from the kept token ids) and FAISS (filled from the vector file; or the Milvus
+        collection at ``milvus``, for that kind)."""
         self.metadata.finish()
         self.vectors.finish()
         np.save(self.folder / SENTENCE_PASSAGES_FILE, _joined(self._sentence_passages, (0,)))
         np.save(self.folder / PASSAGE_SENTENCES_FILE, _joined(self._passage_bounds, (0, 2)))
         self._sentence_passages = self._passage_bounds = []
+        # BM25 first, and its token ids let go: the build then holds either them or FAISS's
+        # lists, never both (at 10M sentences each is a few GB).
+        bm25_folder = self.folder / BM25_FOLDER
+        bm25_folder.mkdir()
+        LexicalIndex.from_token_ids(self.tokens).save(bm25_folder)
+        self.tokens = TokenIds()
         stored = VectorFileReader(self.folder / VECTORS_FILE)
         if dense.kind == "milvus":
             if milvus is None:
@@ -164,10 +170,6 @@ class BuildWriter:
             MilvusDense.build_from_file(stored, dense, milvus).close()
         else:
             DenseIndex.build_from_file(stored, dense, centroids).save(self.folder / FAISS_FILE)
-        bm25_folder = self.folder / BM25_FOLDER
-        bm25_folder.mkdir()
-        LexicalIndex.from_token_ids(self.tokens).save(bm25_folder)
-        self.tokens = TokenIds()
 
     def close(self) -> None:
         """Close the open files (after a failure; the staging folder is then removed)."""
