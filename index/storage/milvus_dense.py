@@ -56,12 +56,24 @@ def collection_name(index_dir: Path, build_id: str) -> str:
     return collection_prefix(index_dir) + re.sub(r"[^0-9A-Za-z]", "_", build_id)
 
 
+# gRPC servers take a client's keepalive ping at most every 5 minutes unless set otherwise (Milvus
+# Lite's server is not); pymilvus pings every 10 s, and such a server, several minutes into one
+# long call, closes the connection ("too_many_pings"). Each call's own timeout still bounds a
+# dead engine.
+_CHANNEL_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
+
+
 def _client(address: MilvusAddress) -> Any:
     from pymilvus import MilvusClient
 
     return _guarded(
         address,
-        lambda: MilvusClient(uri=address.uri, token=address.token, timeout=address.timeout),
+        lambda: MilvusClient(
+            uri=address.uri,
+            token=address.token,
+            timeout=address.timeout,
+            grpc_options=_CHANNEL_OPTIONS,
+        ),
     )
 
 
