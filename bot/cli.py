@@ -470,7 +470,7 @@ def train_answers(ctx: click.Context, out: Path | None) -> None:
 @click.option(
     "--dense-only",
     is_flag=True,
-    help="Only the FAISS index: IVF-Flat beside IVF-SQ8 (no seeds, SQLite or tagging).",
+    help="Only the FAISS index: IVF-Flat beside IVF-SQ6 (no seeds, SQLite or tagging).",
 )
 @click.option(
     "--backend",

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     faiss_compress_limit: int = Field(
         DEFAULT_COMPRESS_LIMIT,
         ge=0,
-        description="Above this many sentences the IVF lists hold 8-bit codes, re-ranked exactly.",
+        description="Above this many sentences the IVF lists hold 6-bit codes, re-ranked exactly.",
     )
     faiss_nlist: int = Field(0, ge=0, description="IVF lists; 0 sizes them by the count.")
     faiss_nprobe: int = Field(0, ge=0, description="IVF lists probed; 0 is nlist / 64.")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index.analysis.embedder import Embedder
 from index.build.builder import BuildOptions, build_index
@@ -69,12 +71,14 @@ def test_incremental_build_keeps_then_retrains_ivf(
     assert retrained.retrained == "IVF retrained: trained on 16 vectors, now 48"
 
 
-def test_a_compressed_index_above_its_limit_reranks_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["ivf-sq6", "ivf-sq8"])  # sq8: what earlier builds made
+def test_a_compressed_index_above_its_limit_reranks_exactly(tmp_path: Path, kind: str) -> None:
     vectors = clustered_vectors(20_000)
     queries = clustered_vectors(200)[::-1].copy()
     assert choose_params(20_000, exact_limit=1000, compress_limit=20_000).kind == "ivf"
-    params = choose_params(20_000, exact_limit=1000, compress_limit=10_000)
-    assert params.kind == "ivf-sq8" and params.rerank > 1
+    chosen = choose_params(20_000, exact_limit=1000, compress_limit=10_000)
+    assert chosen.kind == "ivf-sq6" and chosen.rerank > 1
+    params = replace(chosen, kind=kind)
     compressed = DenseIndex.build(vectors, params)
     _, truth = DenseIndex.build(vectors, DenseParams("flat")).search(queries, 10)
     scores, found = compressed.search(queries, 10)
@@ -83,7 +87,8 @@ def test_a_compressed_index_above_its_limit_reranks_exactly(tmp_path: Path) -> N
     # Re-ranked against the exact vectors: the scores are the true inner products, best first.
     assert np.allclose(scores, np.einsum("qkd,qd->qk", vectors[found], queries), atol=1e-5)
     assert (np.diff(scores, axis=1) <= 1e-6).all()
-    compressed.save(tmp_path / "sq8.faiss")
-    assert (tmp_path / "sq8.faiss").stat().st_size < vectors.nbytes / 3  # 8-bit codes
-    loaded = DenseIndex.load(tmp_path / "sq8.faiss", params, exact=vectors)
+    compressed.save(tmp_path / "compressed.faiss")
+    # 6 or 8 bits a dimension and an 8-byte id, against 32 bits a dimension.
+    assert (tmp_path / "compressed.faiss").stat().st_size < vectors.nbytes / 3
+    loaded = DenseIndex.load(tmp_path / "compressed.faiss", params, exact=vectors)
     assert np.array_equal(loaded.search(queries[:5], 10)[1], found[:5])

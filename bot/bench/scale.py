@@ -30,6 +30,7 @@ from index.build.builder import BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
 from index.search.searcher import Searcher
 from index.storage.dense import (
+    COMPRESSED_KIND,
     DEFAULT_COMPRESS_LIMIT,
     DEFAULT_EXACT_LIMIT,
     STORED_DTYPE,
@@ -301,7 +302,7 @@ def format_scale_bench(figures: dict[str, Any]) -> str:
         "exact"
         if index["kind"] == "flat" or (index["kind"] == "milvus" and not index["nlist"])
         else (
-            f"{'IVF-SQ8' if index['kind'] == 'ivf-sq8' else 'IVF'} nlist={index['nlist']} "
+            f"{index['kind'].upper()} nlist={index['nlist']} "
             f"nprobe={index['nprobe']} trained_on={index['trained_on']}"
             + (f" rerank x{index['rerank']}" if index.get("rerank") else "")
         )
@@ -329,7 +330,7 @@ def format_scale_bench(figures: dict[str, Any]) -> str:
 
 
 def run_dense_bench(count: int, base: Path | None = None) -> dict[str, Any]:
-    """The dense index alone at ``count`` vectors: IVF-Flat beside IVF-SQ8 with re-ranking.
+    """The dense index alone at ``count`` vectors: IVF-Flat beside IVF-SQ6 with re-ranking.
 
     No seeds, SQLite or entity tagging (spaCy over a million synthetic sentences takes longer
     than everything else): the same synthetic vectors as ``run_scale_bench``, both index kinds
@@ -342,7 +343,7 @@ def run_dense_bench(count: int, base: Path | None = None) -> dict[str, Any]:
     queries = embedder.queries(QUERIES)
     _, truth = DenseIndex.build(vectors, DenseParams("flat")).search(queries, 10)
     kinds: dict[str, Any] = {}
-    for name, limit in (("ivf", count), ("ivf-sq8", 0)):
+    for name, limit in (("ivf", count), (COMPRESSED_KIND, 0)):
         params = choose_params(count, exact_limit=0, compress_limit=limit)
         started = time.perf_counter()
         built = DenseIndex.build(vectors, params)
@@ -369,9 +370,9 @@ def run_dense_bench(count: int, base: Path | None = None) -> dict[str, Any]:
 
 
 def format_dense_bench(figures: dict[str, Any]) -> str:
-    flat, sq8 = figures["kinds"]["ivf"], figures["kinds"]["ivf-sq8"]
+    flat, sq = figures["kinds"]["ivf"], figures["kinds"][COMPRESSED_KIND]
     lines = [f"dense index alone, {figures['vectors']} vectors (float16 copy on disk beside it)"]
-    lines.append(f"  {'':<30}{'IVF-Flat':>12}{'IVF-SQ8':>12}{'ratio':>8}")
+    lines.append(f"  {'':<30}{'IVF-Flat':>12}{COMPRESSED_KIND.upper():>12}{'ratio':>8}")
     for key in (
         "build_seconds",
         "faiss_bytes_per_vector",
@@ -380,8 +381,8 @@ def format_dense_bench(figures: dict[str, Any]) -> str:
         "p95_ms",
         "recall@10",
     ):
-        ratio = sq8[key] / flat[key] if flat[key] else float("nan")
-        lines.append(f"  {key:<30}{flat[key]:>12}{sq8[key]:>12}{ratio:>8.2f}")
+        ratio = sq[key] / flat[key] if flat[key] else float("nan")
+        lines.append(f"  {key:<30}{flat[key]:>12}{sq[key]:>12}{ratio:>8.2f}")
     lines.append(json.dumps(figures))
     return "\n".join(lines)
 

@@ -100,7 +100,7 @@ class BuildOptions:
     exact_limit: int = DEFAULT_EXACT_LIMIT
     ivf_nlist: int = 0  # 0: sized by the count
     ivf_nprobe: int = 0  # 0: sized by nlist
-    compress_limit: int = DEFAULT_COMPRESS_LIMIT  # above it, IVF with 8-bit codes
+    compress_limit: int = DEFAULT_COMPRESS_LIMIT  # above it, IVF with 6-bit codes
     batch_size: int = EMBED_BATCH
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
     show_progress: bool = False
