@@ -35,6 +35,10 @@ SCALAR_QUANTIZERS = {
 COMPRESSED_KIND = "ivf-sq6"
 # A quantized index takes this many times the asked-for candidates before exact re-ranking.
 RERANK_FACTOR = 4
+# A quantized index probes at most this many lists unless told otherwise: a 6-bit code costs
+# twice an 8-bit one to score (183 against 80 ns), and at 10M recall@10 was 1.0 with 8, 12, 16
+# and 24 probes, while 12 probes scan some 38,000 codes (7 ms).
+COMPRESSED_MAX_NPROBE = 12
 # The dtype of the build's copy of the vectors: half the bytes, cosines within ~1e-3.
 STORED_DTYPE = np.float16
 # Vectors are added to FAISS this many rows at a time, converted from the stored float16 copy
@@ -78,7 +82,8 @@ def choose_params(
     codes and exact re-ranking above ``compress_limit``.
 
     ``nlist`` is sqrt(n) (so a probe scans lists of about sqrt(n) vectors) and ``nprobe``
-    scans 1/64 of them (at least 8), unless given (non-zero). Training uses 64 points a list,
+    scans 1/64 of them (at least 8; at most ``COMPRESSED_MAX_NPROBE`` for quantized lists),
+    unless given (non-zero). Training uses 64 points a list,
     which keeps k-means to seconds at a million vectors on two cores (``bench scale``
     measures recall against exact).
     """
@@ -87,8 +92,12 @@ def choose_params(
     nlist = nlist or max(16, min(65_536, int(math.sqrt(count))))
     # k-means wants ~39 training points per centroid; fewer lists than that warn and degrade.
     nlist = min(nlist, max(1, count // 39))
-    nprobe = min(nprobe or max(8, nlist // 64), nlist)
-    if count > compress_limit:
+    compressed = count > compress_limit
+    default_nprobe = max(8, nlist // 64)
+    if compressed:
+        default_nprobe = min(default_nprobe, COMPRESSED_MAX_NPROBE)
+    nprobe = min(nprobe or default_nprobe, nlist)
+    if compressed:
         return DenseParams(
             COMPRESSED_KIND, nlist=nlist, nprobe=nprobe, trained_on=count, rerank=RERANK_FACTOR
         )
