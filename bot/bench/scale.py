@@ -302,7 +302,8 @@ def format_scale_bench(figures: dict[str, Any]) -> str:
         "exact"
         if index["kind"] == "flat" or (index["kind"] == "milvus" and not index["nlist"])
         else (
-            f"{index['kind'].upper()} nlist={index['nlist']} "
+            f"{'IVF' if index['kind'] == 'milvus' else index['kind'].upper()} "
+            f"nlist={index['nlist']} "
             f"nprobe={index['nprobe']} trained_on={index['trained_on']}"
             + (f" rerank x{index['rerank']}" if index.get("rerank") else "")
         )
