@@ -74,7 +74,11 @@ class Settings(BaseSettings):
         description="Above this many sentences the IVF lists hold 6-bit codes, re-ranked exactly.",
     )
     faiss_nlist: int = Field(0, ge=0, description="IVF lists; 0 sizes them by the count.")
-    faiss_nprobe: int = Field(0, ge=0, description="IVF lists probed; 0 is nlist / 64.")
+    faiss_nprobe: int = Field(
+        0,
+        ge=0,
+        description="IVF lists probed; 0 is nlist / 64 (at most 12 for 6-bit lists).",
+    )
     vector_backend: Literal["faiss", "milvus"] = Field(
         "faiss", description="Where the sentence vectors are searched: FAISS files, or Milvus."
     )

@@ -92,16 +92,14 @@ def choose_params(
     nlist = nlist or max(16, min(65_536, int(math.sqrt(count))))
     # k-means wants ~39 training points per centroid; fewer lists than that warn and degrade.
     nlist = min(nlist, max(1, count // 39))
-    compressed = count > compress_limit
     default_nprobe = max(8, nlist // 64)
-    if compressed:
-        default_nprobe = min(default_nprobe, COMPRESSED_MAX_NPROBE)
-    nprobe = min(nprobe or default_nprobe, nlist)
-    if compressed:
-        return DenseParams(
-            COMPRESSED_KIND, nlist=nlist, nprobe=nprobe, trained_on=count, rerank=RERANK_FACTOR
-        )
-    return DenseParams("ivf", nlist=nlist, nprobe=nprobe, trained_on=count)
+    if count <= compress_limit:
+        nprobe = min(nprobe or default_nprobe, nlist)
+        return DenseParams("ivf", nlist=nlist, nprobe=nprobe, trained_on=count)
+    nprobe = min(nprobe or min(default_nprobe, COMPRESSED_MAX_NPROBE), nlist)
+    return DenseParams(
+        COMPRESSED_KIND, nlist=nlist, nprobe=nprobe, trained_on=count, rerank=RERANK_FACTOR
+    )
 
 
 class DenseIndex:
@@ -297,7 +295,7 @@ def _fill(index: faiss.Index, count: int, block_of: Callable[[int, int], np.ndar
     for start in range(0, count, ADD_BLOCK):
         block = _float32(block_of(start, start + ADD_BLOCK))
         rows = np.arange(start, start + len(block), dtype=np.int64)
-        assigned = np.ascontiguousarray(lists[start : start + len(block)])
+        assigned = lists[start : start + len(block)]  # a slice of a 1-D array: contiguous
         index.add_core(
             len(block), faiss.swig_ptr(block), faiss.swig_ptr(rows), faiss.swig_ptr(assigned)
         )
