@@ -19,12 +19,12 @@ from index.answering.date_filter import plan_dates, prefer_article
 from index.answering.duplicates import same_statement
 from index.answering.language import NOT_ENGLISH, REFUSAL
 from index.answering.model import AnswerModel
-from index.answering.question import FRAMING_TERMS, Question, parse_question
-from index.answering.spans import short_answer
+from index.answering.question import Question, parse_question
+from index.answering.reading import read_candidates, reader_span
+from index.answering.spans import Span, short_answer
 from index.answering.verifier import verifier_row
 from index.corpus.event_dates import describe_event_date
 from index.search.searcher import Hit, Searcher, SearchResult
-from index.storage.lexical import term_spans
 from index.storage.metadata import ArticleRecord, PassageRecord
 
 NOT_FOUND = "I couldn't find that in the articles."
@@ -179,11 +179,10 @@ def build_answer(
     if not result.hits:
         return Answer(question.text, False, "", None, (), "", None, 0.0, kind)
     scored = score_candidates(question, result, model)
-    if newest and result.hits[0].passage.article.date:  # undated stories have no newest
-        keys = [candidate.hit.passage.article.key for candidate in scored.candidates]
-        wanted = result.hits[0].passage.article.key
-        order, probabilities = prefer_article(scored.order, scored.probabilities, keys, wanted)
-        scored = replace(scored, order=order, probabilities=probabilities)
+    if model.reader is not None:
+        return _read_answer(question, result, model, scored, newest=newest)
+    if newest:
+        scored = _newest_first(scored, result)
     best = scored.candidates[int(scored.order[0])]
     record = best.sentence.record
     span = short_answer(question, record.text, record.entities, model.score_spans)
@@ -192,7 +191,55 @@ def build_answer(
     )
     found = confidence >= model.threshold
     span = span if found else None
-    marks = (Mark(span.start, span.end),) if span else _word_marks(question, record.text)
+    return _answer(question, result, scored, best, span, found, confidence)
+
+
+def _read_answer(
+    question: Question, result: SearchResult, model: AnswerModel, scored: Scored, *, newest: bool
+) -> Answer:
+    """The reader re-orders the ranker's best candidates; its probability decides; its span
+    is the short answer (the typed-span rules stand in when it reads none of the kind asked)."""
+    assert model.reader is not None
+    read = read_candidates(
+        model.reader, question, result, scored.candidates, scored.order, scored.probabilities
+    )
+    scored = replace(scored, order=read.order, probabilities=read.probabilities)
+    if newest:
+        scored = _newest_first(scored, result)
+    index = int(scored.order[0])
+    best = scored.candidates[index]
+    record = best.sentence.record
+    confidence = float(scored.probabilities[index])
+    found = confidence >= model.reader.combiner.threshold
+    reading = read.readings.get(index)
+    span = reader_span(question, record, reading) if reading is not None else None
+    if span is None:
+        span = short_answer(question, record.text, record.entities, model.score_spans)
+    return _answer(question, result, scored, best, span if found else None, found, confidence)
+
+
+def _newest_first(scored: Scored, result: SearchResult) -> Scored:
+    """The first hit's article's best candidate first ("latest"; undated stories have none)."""
+    if not result.hits[0].passage.article.date:
+        return scored
+    keys = [candidate.hit.passage.article.key for candidate in scored.candidates]
+    wanted = result.hits[0].passage.article.key
+    order, probabilities = prefer_article(scored.order, scored.probabilities, keys, wanted)
+    return replace(scored, order=order, probabilities=probabilities)
+
+
+def _answer(
+    question: Question,
+    result: SearchResult,
+    scored: Scored,
+    best: Candidate,
+    span: Span | None,
+    found: bool,
+    confidence: float,
+) -> Answer:
+    """The answer around the chosen candidate; nothing is marked without a short answer."""
+    record = best.sentence.record
+    marks = (Mark(span.start, span.end),) if span else ()
     source = source_of(best.hit.passage, record.event_date)
     more, also_in = _more(scored, best, source, result)
     return Answer(
@@ -204,7 +251,7 @@ def build_answer(
         context=best.hit.passage.text,
         source=source,
         confidence=round(confidence, 4),
-        question_type=kind,
+        question_type=question.answer_type.value,
         more=more,
         also_in=also_in,
     )
@@ -274,9 +321,3 @@ def source_of(passage: PassageRecord, event_date: str | None = None) -> Source:
         article.key,
         event_date,
     )
-
-
-def _word_marks(question: Question, sentence: str) -> tuple[Mark, ...]:
-    """With no short answer, mark the sentence's words that the question asked about."""
-    wanted = set(question.terms) - FRAMING_TERMS
-    return tuple(Mark(start, end) for start, end, stem in term_spans(sentence) if stem in wanted)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.answering.candidates import FEATURES
+from index.answering.reader import DEFAULT_READER_PATH, Reader, load_reader, reader_fingerprint
 from index.answering.span_choice import SPAN_FEATURES
 from index.answering.verifier import VERIFIER_FEATURES
 from index.errors import NewsdeskError, Remedy
@@ -44,8 +45,11 @@ class AnswerModel:
     verifier: lightgbm.Booster
     spans: lightgbm.Booster  # which typed span of the sentence is the short answer
     threshold: float  # on the verifier's probability
-    fingerprint: str  # sha256 of the file, recorded in the index manifest
+    fingerprint: str  # sha256 of the file (and the reader's), recorded in the index manifest
     training: dict[str, Any]
+    # Reads the ranker's best candidates and decides (``index.answering.reading``); None: the
+    # trees alone decide, as ``newsdesk train answers`` measures them.
+    reader: Reader | None = None
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """P(answers) for each row of ``features``."""
@@ -62,16 +66,29 @@ class AnswerModel:
         return np.asarray(self.spans.predict(rows, num_threads=1), dtype=np.float64)
 
 
-def answer_model_fingerprint(path: Path = DEFAULT_MODEL_PATH) -> str:
-    """The fingerprint ``load_answer_model`` gives the file, without loading it ("" if absent)."""
+def answer_model_fingerprint(
+    path: Path = DEFAULT_MODEL_PATH, reader_path: Path | None = DEFAULT_READER_PATH
+) -> str:
+    """The fingerprint ``load_answer_model`` gives, without loading anything ("" if absent)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        trees = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     except OSError:
         return ""
+    return _joined(trees, reader_fingerprint(reader_path) if reader_path else "")
 
 
-def load_answer_model(path: Path = DEFAULT_MODEL_PATH) -> AnswerModel:
-    """Read and check the model file; ``AnswerModelError`` says in one line what is wrong."""
+def _joined(trees: str, reader: str) -> str:
+    """The trees' fingerprint alone, or one hash of both when a reader decides too."""
+    return hashlib.sha256(f"{trees}:{reader}".encode()).hexdigest()[:16] if reader else trees
+
+
+def load_answer_model(
+    path: Path = DEFAULT_MODEL_PATH, reader_path: Path | None = DEFAULT_READER_PATH
+) -> AnswerModel:
+    """Read and check the model file and the reader's (``reader_path``; None: trees alone).
+
+    ``AnswerModelError`` or ``ReaderError`` says in one line what is wrong.
+    """
     try:
         raw = path.read_bytes()
         data = json.loads(raw)
@@ -108,8 +125,11 @@ def load_answer_model(path: Path = DEFAULT_MODEL_PATH) -> AnswerModel:
         spans = lightgbm.Booster(model_str=picks)
     except lightgbm.basic.LightGBMError as error:
         raise AnswerModelError(f"answer model {path} has unreadable trees ({error})") from None
-    fingerprint = hashlib.sha256(raw).hexdigest()[:16]
-    return AnswerModel(booster, verifier, spans, threshold, fingerprint, training)
+    reader = load_reader(reader_path) if reader_path is not None else None
+    fingerprint = _joined(
+        hashlib.sha256(raw).hexdigest()[:16], reader.fingerprint if reader else ""
+    )
+    return AnswerModel(booster, verifier, spans, threshold, fingerprint, training, reader)
 
 
 def _checksum(*parts: str) -> str:
