@@ -452,6 +452,45 @@ def train_answers(ctx: click.Context, out: Path | None) -> None:
     click.echo(format_training(run_training(settings_of(ctx), out, say=_say)))
 
 
+@train_group.command("reader")
+@click.option(
+    "--examples",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="var/reader/examples.jsonl.gz",
+    show_default=True,
+    help="The collected questions and candidates (collected from ../shared when missing).",
+)
+@click.option("--collect", is_flag=True, help="Search every split again, even if collected.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write reader.json and its files (default: the package's own).",
+)
+@click.option("--epochs", type=click.IntRange(1, 20), default=2, show_default=True)
+@click.option("--steps", type=click.IntRange(1), default=None, help="Stop after this many batches.")
+@click.pass_context
+def train_reader(
+    ctx: click.Context,
+    examples: Path,
+    collect: bool,
+    out: Path | None,
+    epochs: int,
+    steps: int | None,
+) -> None:
+    """Fine-tune the reader, export it to ONNX, fit its combiner; print held-out figures."""
+    from bot.reader_data import collect_examples, read_examples
+    from bot.reader_training import format_report
+    from bot.reader_training import train_reader as fit_reader
+    from index.answering.reader import DEFAULT_READER_PATH
+
+    if collect or not examples.is_file():
+        collect_examples(settings_of(ctx), examples, say=_say)
+    questions = list(read_examples(examples))
+    report = fit_reader(questions, out or DEFAULT_READER_PATH, _say, epochs=epochs, max_steps=steps)
+    click.echo(format_report(report))
+
+
 @bench_group.command("scale")
 @click.option(
     "--sentences",
