@@ -110,13 +110,16 @@ def run_squad_bench(
     searcher = Searcher(store)  # questions encoded as the front ends encode them: ONNX
     searcher.search("warm-up question")
     model = load_answer_model()
+    trees_model = load_answer_model(reader_path=None)
 
-    inside, latencies = _Tally(), []
+    inside, latencies, trees = _Tally(), [], _Tally()
     for question in chosen.questions:
         started = time.perf_counter()
         answer, result = answer_question(searcher, model, question.text, k=RANKS + 10)
         latencies.append(time.perf_counter() - started)
         inside.add(question, result, answer)
+        plain, plain_result = answer_question(searcher, trees_model, question.text, k=RANKS + 10)
+        trees.add(question, plain_result, plain)
 
     figures: dict[str, Any] = {
         "articles": len(chosen.titles),
@@ -135,6 +138,9 @@ def run_squad_bench(
         "short_answer_EM": round(inside.exact / inside.asked, 4),
         "short_answer_F1": round(inside.f1 / inside.asked, 4),
         "in_corpus_answered": round(inside.answered / inside.asked, 4),
+        "trees_answer_sentence@1": round(trees.sentence_hits / trees.asked, 4),
+        "trees_short_answer_F1": round(trees.f1 / trees.asked, 4),
+        "trees_in_corpus_answered": round(trees.answered / trees.asked, 4),
         "latency_p50_ms": round(statistics.median(latencies) * 1000, 2),
         "latency_p95_ms": round(percentile(latencies, 95) * 1000, 2),
         "questions_per_second": round(len(latencies) / sum(latencies), 1),
@@ -172,9 +178,8 @@ TARGETS = {
     "R@1": 0.82,
     "R@5": 0.96,
     "MRR@10": 0.88,
-    "answer_sentence@1": 0.82,
+    "answer_sentence@1": 0.86,
 }
-BEFORE = {"answer_sentence@1": 0.764, "short_answer_EM": "-", "short_answer_F1": "-"}
 BASELINES = {  # txtai 9.14 hybrid=True on the same file and model, from the issue
     "R@1": 0.794,
     "R@5": 0.949,
@@ -201,11 +206,14 @@ def format_squad_bench(figures: dict[str, Any]) -> str:
         f"short answer hit rate {figures['short_answer_hit_rate']:.4f} over "
         f"{figures['typed_questions']} who/when/where/how-many questions (token F1 >= 0.5)",
         f"short answer over all questions: EM {figures['short_answer_EM']:.4f}, "
-        f"F1 {figures['short_answer_F1']:.4f} (before the answer model: EM "
-        f"{BEFORE['short_answer_EM']}, F1 {BEFORE['short_answer_F1']})",
+        f"F1 {figures['short_answer_F1']:.4f} (target >= 0.60; the trees alone: F1 "
+        f"{figures['trees_short_answer_F1']:.4f})",
+        f"answer sentence@1 of the trees alone {figures['trees_answer_sentence@1']:.4f} "
+        f"(with the reader: {figures['answer_sentence@1']:.4f})",
         f"latency p50 {figures['latency_p50_ms']} ms, p95 {figures['latency_p95_ms']} ms "
-        f"(targets 15 / 30), {figures['questions_per_second']} questions/s single-threaded",
-        f"in-corpus questions answered {figures['in_corpus_answered']:.4f}",
+        f"(targets 50 / 100), {figures['questions_per_second']} questions/s single-threaded",
+        f"in-corpus questions answered {figures['in_corpus_answered']:.4f} "
+        f"(trees alone {figures['trees_in_corpus_answered']:.4f})",
     ]
     if "out_of_corpus_declined" in figures:
         lines.append(
