@@ -89,10 +89,33 @@ def _load_engine(settings: Settings) -> Engine:
 
 
 @click.group(cls=NewsdeskGroup)
+@click.version_option(package_name="newsdesk", message="%(prog)s %(version)s")
+@click.option(
+    "--seeds",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of articles (instead of SEEDS_DIR; default seeds).",
+)
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Index folder (instead of INDEX_DIR; default var/index).",
+)
 @click.pass_context
-def cli(ctx: click.Context) -> None:
-    """Newsdesk: ask questions about a folder of news articles."""
-    settings = Settings()
+def cli(ctx: click.Context, seeds: Path | None, index_dir: Path | None) -> None:
+    """Newsdesk: ask questions about a folder of news articles.
+
+    Settings come from the environment or .env (see .env.example); --seeds and --index
+    override SEEDS_DIR and INDEX_DIR.
+    """
+    overrides: dict[str, Any] = {}
+    if seeds is not None:
+        overrides["seeds_dir"] = seeds
+    if index_dir is not None:
+        overrides["index_dir"] = index_dir
+    settings = Settings(**overrides)
     configure_logging(settings.log_level)
     ctx.obj = settings
 
@@ -219,7 +242,13 @@ def quotes(ctx: click.Context, name: str, as_json: bool) -> None:
 @cli.command("console")
 @click.pass_context
 def console(ctx: click.Context) -> None:
-    """Ask questions one after another (:more, :context, :good, :bad, :new, :sources, :quit)."""
+    """Ask questions one after another.
+
+    \b
+    Commands: :more, :context, :good, :bad, :new, :sources, :quotes NAME, :help, :quit
+    (help, exit and quit work without the colon). Reads SEEDS_DIR, INDEX_DIR and
+    FOLLOW_UP_MINUTES (15).
+    """
     from bot.console import run_console
     from bot.feedback import feedback_log_of
 
@@ -265,7 +294,11 @@ def feedback(ctx: click.Context, export_to: Path | None) -> None:
 @cli.command("telegram")
 @click.pass_context
 def telegram(ctx: click.Context) -> None:
-    """Run the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set)."""
+    """Run the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set).
+
+    Needs TELEGRAM_BOT_TOKEN (from @BotFather) in the environment or .env; reads SEEDS_DIR,
+    INDEX_DIR, ALLOWED_USER_IDS, ALLOWED_CHAT_IDS and ADMIN_USER_IDS (docs/telegram.md).
+    """
     from bot.telegram.app import run_bot
 
     run_bot(settings_of(ctx))
@@ -469,6 +502,7 @@ def train_answers(ctx: click.Context, out: Path | None) -> None:
 )
 @click.option("--epochs", type=click.IntRange(1, 20), default=2, show_default=True)
 @click.option("--steps", type=click.IntRange(1), default=None, help="Stop after this many batches.")
+@click.option("--compare-fp32", is_flag=True, help="Also export fp32; serve it if it reads better.")
 @click.pass_context
 def train_reader(
     ctx: click.Context,
@@ -477,6 +511,7 @@ def train_reader(
     out: Path | None,
     epochs: int,
     steps: int | None,
+    compare_fp32: bool,
 ) -> None:
     """Fine-tune the reader, export it to ONNX, fit its combiner; print held-out figures."""
     from bot.reader_data import collect_examples, read_examples
@@ -487,7 +522,14 @@ def train_reader(
     if collect or not examples.is_file():
         collect_examples(settings_of(ctx), examples, say=_say)
     questions = list(read_examples(examples))
-    report = fit_reader(questions, out or DEFAULT_READER_PATH, _say, epochs=epochs, max_steps=steps)
+    report = fit_reader(
+        questions,
+        out or DEFAULT_READER_PATH,
+        _say,
+        epochs=epochs,
+        max_steps=steps,
+        compare_fp32=compare_fp32,
+    )
     click.echo(format_report(report))
 
 

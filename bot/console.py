@@ -39,6 +39,10 @@ the last answer.
   :quit      leave (Ctrl-D works too)"""
 
 
+# Words that are commands even without the colon: nobody asks the articles "help" or "quit".
+_BARE_COMMANDS = frozenset({"help", "exit", "quit"})
+
+
 class Console:
     """The state of one console session: the engine, the last answer and its memory."""
 
@@ -64,6 +68,8 @@ class Console:
         line = line.strip()
         if not line:
             return True
+        if line.lower().rstrip(".!") in _BARE_COMMANDS:  # "help", "exit", "quit" as typed
+            return self._command(line.lower().rstrip(".!"))
         if line.startswith(":"):
             command, _, argument = line[1:].partition(" ")
             if command.lower() == "quotes":

@@ -41,7 +41,10 @@ def render_answer(answer: Answer, *, colour: bool) -> str:
         return answer.not_found_line()
     dim, reset = (_DIM, _RESET) if colour else ("", "")
     # Titles and sentences were cleaned when read; a file name can still hold anything.
-    source = f"{dim}— {answer.source.line()} ({printable(answer.source.path)}){reset}"
+    where = printable(answer.source.path)
+    if answer.source.url:  # where a reader can open the story itself
+        where += f", {printable(answer.source.url)}"
+    source = f"{dim}— {answer.source.line()} ({where}){reset}"
     source += also_line(answer.also_in, dim, reset, indent="")
     if not answer.found:
         return f"{NOT_FOUND}\n{CLOSEST_LABEL}\n  {answer.sentence}\n{source}"

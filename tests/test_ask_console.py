@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -212,3 +213,38 @@ def test_console_follow_up_and_new(workdir: Path) -> None:
     finally:
         child.close()
     assert "read as" not in asked_alone
+
+
+def test_console_takes_help_and_quit_without_the_colon(workdir: Path) -> None:
+    newsdesk(workdir, "index", "build")
+    child = spawn_console(workdir)
+    try:
+        child.expect_exact("newsdesk> ")
+        child.sendline("help")
+        child.expect_exact(":quotes NAME")
+        child.expect_exact("newsdesk> ")
+        child.sendline("quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+def test_version_and_folder_options(workdir: Path, tmp_path: Path) -> None:
+    version = newsdesk(workdir, "--version")
+    assert version.returncode == 0
+    assert re.fullmatch(r"newsdesk \d+\.\d+\.\d+\n", version.stdout)
+    elsewhere = tmp_path / "elsewhere"
+    info = newsdesk(workdir, "--index", str(elsewhere), "index", "info")
+    assert info.returncode == 1
+    assert f"no index in {elsewhere} yet" in info.stderr
+    (tmp_path / "empty").mkdir()
+    built = newsdesk(
+        workdir, "--seeds", str(tmp_path / "empty"), "--index", str(elsewhere), "index", "build"
+    )
+    assert built.returncode == 1
+    assert f"no article found in {tmp_path / 'empty'}" in built.stderr
+    helped = newsdesk(workdir, "telegram", "--help")
+    assert "TELEGRAM_BOT_TOKEN" in helped.stdout
+    console_help = newsdesk(workdir, "console", "--help")
+    assert ":quotes NAME" in console_help.stdout and ":help" in console_help.stdout

@@ -49,6 +49,9 @@ MONDAY = date(1987, 3, 2)
         ("last month", SUNDAY, "2017-09"),
         ("January", MONDAY, "1987-01"),
         ("last March", MONDAY, "1986-03"),
+        ("mid March", date(1987, 2, 26), "1987-03"),  # the coming month, not a year back
+        ("January", date(1987, 12, 20), "1988-01"),
+        ("June", MONDAY, "1986-06"),
     ],
 )
 def test_phrases_resolve_against_the_article_date(phrase: str, anchor: date, expected: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from dataclasses import replace
 
 from bot.bench.fake_telegram.rules import html_problem
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory, Verdict
@@ -19,6 +20,7 @@ from bot.telegram.render import (
     render_more,
     telegram_length,
 )
+from bot.text_render import render_answer as render_text
 from index.answering.answer import Answer, Mark, MoreHit, Source
 
 SOURCE = Source("Tom & Jerry <i>daily", "2017-10-15", 2, "seeds/a.txt")
@@ -167,3 +169,12 @@ def test_redaction_covers_messages_arguments_and_tracebacks() -> None:
     redactor.filter(failing)
     assert failing.exc_text and "[REDACTED]" in failing.exc_text
     assert "SECRETSECRET" not in failing.exc_text
+
+
+def test_the_source_line_gives_the_story_address_when_there_is_one() -> None:
+    linked = replace(SOURCE, url="https://example.org/story?a=1&b=2")
+    shown = replace(answer("Ann Lee opened it.", ()), source=linked)
+    messages = render_answer(shown)
+    assert any("https://example.org/story?a=1&amp;b=2" in m for m in messages)
+    assert "https://example.org/story?a=1&b=2" in render_text(shown, colour=False)
+    assert "https://" not in render_text(answer("Ann Lee opened it.", ()), colour=False)

@@ -127,6 +127,9 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+MAX_URL_CHARS = 300  # a longer address is noise in a chat; ask --json still has it
+
+
 def source_line(source: Source) -> str:
     """ "— Title, date, paragraph N", escaped, and short enough to share a message."""
     short = replace(
@@ -134,7 +137,10 @@ def source_line(source: Source) -> str:
         title=shorten(source.title, MAX_TITLE_CHARS),
         date=shorten(source.date, MAX_DATE_CHARS) if source.date else source.date,
     )
-    return "— " + escape(short.line())
+    line = "— " + escape(short.line())
+    if source.url and len(source.url) <= MAX_URL_CHARS:  # the story itself, one tap away
+        line += "\n" + escape(source.url)
+    return line
 
 
 def also_line(sources: Sequence[Source]) -> list[str]:

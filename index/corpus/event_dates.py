@@ -201,7 +201,12 @@ def _week_or_month(article: date, span: str, which: str) -> str:
 
 
 def _month(article: date, month: int, which: str | None) -> str:
+    """A month named without its year: the latest one up to the article's own, or the next
+    month when the story is written in the last days before it ("mid March" in a story of
+    26 February is that March, not the one a year before)."""
     year = article.year if month <= article.month else article.year - 1
+    if which != "last" and (month - article.month) % 12 == 1:
+        year = article.year + (month == 1)
     if which == "last" and month == article.month:
         year -= 1  # "last March" in a March story
     elif which == "next":
