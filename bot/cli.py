@@ -141,12 +141,14 @@ def index_build(ctx: click.Context, full: bool) -> None:
 
 
 @index_group.command("info")
+@click.option("--all", "show_all", is_flag=True, help="List every article, not the newest 20.")
+@click.option("--match", metavar="WORD", help="Only the articles whose title or file holds WORD.")
 @click.pass_context
-def index_info(ctx: click.Context) -> None:
-    """Describe the live index: articles, sizes, model and how it was built."""
+def index_info(ctx: click.Context, show_all: bool, match: str | None) -> None:
+    """Describe the live index (INDEX_DIR): articles, sizes, model and how it was built."""
     settings = settings_of(ctx)
     folder = current_build(settings.index_dir)
-    click.echo(describe_manifest(read_manifest(folder), folder))
+    click.echo(describe_manifest(read_manifest(folder), folder, match=match, show_all=show_all))
 
 
 @cli.command("ask")

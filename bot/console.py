@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.conversation import DEFAULT_MINUTES, Conversations, read_question, turn_of
 from bot.engine import Engine
 from bot.feedback import BAD, GOOD, FeedbackLog
+from bot.reports import newest_first
 from bot.text_render import quote_lines, render_answer, render_more
 from index.answering.answer import MORE_PAGE, Answer
 from index.corpus.articles import printable
@@ -32,7 +33,7 @@ the last answer.
   :more      the next passages for the last question
   :context   the whole passage around the last answer
   :good      the last answer was right (:bad: it was not); saved to the feedback log
-  :sources   the articles in the index
+  :sources   the newest articles (:sources all, or :sources WORD to filter)
   :new       forget the last answer: the next question is read on its own
   :quotes NAME  what NAME said in the articles
   :help      this help
@@ -74,6 +75,9 @@ class Console:
             command, _, argument = line[1:].partition(" ")
             if command.lower() == "quotes":
                 self._quotes(argument.strip())
+                return True
+            if command.lower() == "sources" and argument.strip():
+                self.write(self._sources(argument))
                 return True
             return self._command(line[1:].lower())
         reading = read_question(self.conversation.previous(SESSION), line)
@@ -130,11 +134,27 @@ class Console:
             return
         self.write("\n".join(quote_lines(name, self.engine.quotes(name))))
 
-    def _sources(self) -> str:
+    def _sources(self, argument: str = "") -> str:
+        """``:sources``: the newest 20; ``:sources all``: every one; ``:sources WORD``: those
+        whose title or file holds WORD."""
         articles = self.engine.articles()
-        lines = [f"{len(articles)} article(s) indexed:"]
-        lines += [f"  {a.title} ({a.date or 'undated'}) {printable(a.path)}" for a in articles]
-        return "\n".join(lines)
+        rows = [
+            (
+                a.date,
+                f"{a.title} {a.path}",
+                f"  {a.title} ({a.date or 'undated'}) {printable(a.path)}",
+            )
+            for a in articles
+        ]
+        word = argument.strip()
+        show_all = word.lower() == "all"
+        listed = newest_first(
+            rows,
+            match=None if show_all else word or None,
+            show_all=show_all,
+            more_hint=":sources all",
+        )
+        return "\n".join([f"{len(articles)} article(s) indexed:", *listed])
 
 
 def run_console(

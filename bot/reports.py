@@ -20,6 +20,7 @@ REMEDIES: dict[Remedy, str] = {
     Remedy.UPDATE: "update it with: newsdesk index build",
     Remedy.RETRAIN: "retrain it with: newsdesk train answers",
     Remedy.REINSTALL: "reinstall Newsdesk",
+    Remedy.READER: "reinstall Newsdesk (scripts/install), or retrain it: newsdesk train reader",
     Remedy.CHOOSE_MODEL: (
         f"set EMBEDDING_MODEL to a local sentence-transformers folder or to '{DEFAULT_MODEL}'"
     ),
@@ -89,7 +90,9 @@ def describe_build(report: BuildReport) -> str:
     return "\n".join(lines)
 
 
-def describe_manifest(manifest: Manifest, folder: Path) -> str:
+def describe_manifest(
+    manifest: Manifest, folder: Path, *, match: str | None = None, show_all: bool = False
+) -> str:
     counts = manifest.counts
     model = manifest.model
     chunking = manifest.chunking
@@ -107,13 +110,48 @@ def describe_manifest(manifest: Manifest, folder: Path) -> str:
         "  libraries: " + ", ".join(f"{k} {v}" for k, v in manifest.libraries.items()),
         "  articles:",
     ]
-    for key, entry in manifest.articles.items():
-        date = entry.date or "undated"
-        lines.append(
-            f"    - {entry.title} ({date}), {printable(key)}: "
-            f"{plural(entry.sentence_count, 'sentence')}"
+    rows = [
+        (
+            entry.date,
+            f"{entry.title} {key}",
+            f"    - {entry.title} ({entry.date or 'undated'}), {printable(key)}: "
+            f"{plural(entry.sentence_count, 'sentence')}",
         )
+        for key, entry in manifest.articles.items()
+    ]
+    lines += newest_first(rows, match=match, show_all=show_all, more_hint="--all")
     return "\n".join(lines)
+
+
+NEWEST_SHOWN = 20  # articles a listing shows unless asked for all
+
+
+def newest_first(
+    rows: list[tuple[str | None, str, str]],
+    *,
+    match: str | None = None,
+    show_all: bool = False,
+    more_hint: str = "all",
+) -> list[str]:
+    """Listing lines, newest article first (undated last), ``NEWEST_SHOWN`` unless ``show_all``.
+
+    ``rows`` are (date, text searched by ``match``, line). A folder of 1,848 articles would
+    otherwise print 1,848 lines; the last line says how many were left out and how to see them.
+    """
+    if match:
+        wanted = match.lower()
+        rows = [row for row in rows if wanted in row[1].lower()]
+    rows = sorted(rows, key=lambda row: row[0] or "", reverse=True)
+    shown = rows if show_all else rows[:NEWEST_SHOWN]
+    lines = [line for _, _, line in shown]
+    if len(rows) > len(shown):
+        lines.append(
+            f"    ... and {len(rows) - len(shown)} older: {more_hint} lists every one, "
+            "a word keeps those whose title or file holds it"
+        )
+    if match and not rows:
+        lines.append(f"    (no article's title or file holds {match!r})")
+    return lines
 
 
 def describe_feedback(summary: FeedbackSummary) -> str:
