@@ -19,7 +19,7 @@ from bot.bench.squad_data import DEFAULT_SQUAD, parse_slice
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.reports import describe_build, describe_error, describe_feedback, describe_manifest
-from bot.runtime import build_setup, configure_logging
+from bot.runtime import build_setup, check_build_folders, configure_logging
 from bot.text_render import quote_lines, render_answer
 from index.answering.time_words import BadDateError, parse_day
 from index.errors import NewsdeskError
@@ -131,6 +131,7 @@ def index_group() -> None:
 def index_build(ctx: click.Context, full: bool) -> None:
     """Build (or update) the index from SEEDS_DIR into INDEX_DIR."""
     settings = settings_of(ctx)
+    check_build_folders(settings.index_setup())  # a wrong folder is said before the model loads
     _progress(f"Loading the model, then reading the articles in {settings.seeds_dir}…")
     report = build_setup(
         settings.index_setup(), full=full, show_progress=sys.stderr.isatty(), say=_progress

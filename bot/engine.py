@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.config import IndexSetup
-from bot.runtime import build_setup, import_lightgbm_without_sklearn, load_build_embedder
+from bot.runtime import (
+    build_setup,
+    check_build_folders,
+    import_lightgbm_without_sklearn,
+    load_build_embedder,
+)
 from index.analysis.embedder import Embedder, model_fingerprint
 from index.analysis.entities import EntityTagger
 from index.answering.answer import Answer, answer_question, refused_answer
@@ -104,6 +109,7 @@ class Engine:
                 raise
             said = f"No index in {setup.index_dir} yet: building it from {setup.seeds_dir} first."
         if said is not None:
+            check_build_folders(setup)
             if on_build is not None:
                 on_build(said)
             embedder = embedder or load_build_embedder(setup)

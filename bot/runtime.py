@@ -12,6 +12,8 @@ from dataclasses import replace
 from bot.config import IndexSetup
 from index.analysis.embedder import Embedder, load_embedder
 from index.build.builder import BuildReport, build_index
+from index.corpus.articles import check_seeds_folder
+from index.storage.folder import claim_index_folder
 
 # Libraries that talk at INFO (model loading bars, HTTP request lines) are kept at WARNING.
 _NOISY_LOGGERS = ("httpx", "httpcore", "sentence_transformers", "transformers", "bm25s", "faiss")
@@ -45,6 +47,13 @@ def load_build_embedder(setup: IndexSetup) -> Embedder:
     return load_embedder(setup.model_name)
 
 
+def check_build_folders(setup: IndexSetup) -> None:
+    """The checks a build makes of its folders, made before the model loads (seconds): a
+    missing or unusable seeds or index folder is one line at once, not after the wait."""
+    check_seeds_folder(setup.seeds_dir)
+    claim_index_folder(setup.index_dir, setup.seeds_dir)
+
+
 def build_setup(
     setup: IndexSetup,
     *,
@@ -54,6 +63,7 @@ def build_setup(
     say: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Build or update the index ``setup`` describes; ``say`` hears of slow silent steps."""
+    check_build_folders(setup)
     embedder = embedder or load_build_embedder(setup)
     options = replace(setup.build, full=full, show_progress=show_progress)
     return build_index(setup.seeds_dir, setup.index_dir, embedder, options, say=say)

@@ -248,3 +248,44 @@ def test_quotes_by_name_as_text_and_json(seeds: Path, tmp_path: Path) -> None:
     assert nobody.returncode == 1
     assert nobody.stderr == "newsdesk: no statements by Nobody Atall in these articles\n"
     assert nobody.stdout == ""
+
+
+_NO_MODEL_PROBE = """
+import sys
+from bot.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="newsdesk")
+except SystemExit as stop:
+    heavy = sorted(m for m in ("torch", "sentence_transformers", "spacy") if m in sys.modules)
+    print("exit", stop.code, "heavy", heavy)
+"""
+
+
+def test_folder_errors_come_before_any_model_loads(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "papers").mkdir()
+    for name in ("report.pdf", "notes.docx", "scan.png", "slides.pptx"):
+        (tmp_path / "papers" / name).write_bytes(b"%PDF-1.4")
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "a.txt").write_text("Title\n\nText.\n")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "mine.txt").write_text("not an index\n")
+    cases = {
+        ("--seeds", "missing", "index", "build"): "seeds folder missing does not exist",
+        ("--seeds", "empty", "index", "build"): "no article found in empty",
+        ("--seeds", "papers", "ask", "Who?"): "(found only files of other kinds: notes.docx, "
+        "report.pdf, scan.png and 1 more)",
+        ("--index", "seeds/index", "index", "build"): "overlap",
+        ("--index", "busy", "ask", "Who?"): "holds files Newsdesk did not make",
+    }
+    for args, expected in cases.items():
+        ran = subprocess.run(
+            [sys.executable, "-c", _NO_MODEL_PROBE, *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert expected in ran.stderr, (args, ran.stderr)
+        assert "\n" not in ran.stderr.strip()
+        assert ran.stdout.strip() == "exit 1 heavy []", (args, ran.stdout)

@@ -136,6 +136,29 @@ def iter_articles(
         )
 
 
+def check_seeds_folder(folder: Path, named: int = 3) -> None:
+    """Raise ``NoArticlesError`` now, before a model loads, when ``folder`` cannot give articles.
+
+    Cheap: it lists files, reads none. A folder whose files are all of kinds never read (a PDF,
+    a .docx) is refused naming the first ``named`` of them and the kinds that are read.
+    """
+    if not folder.is_dir():
+        raise NoArticlesError(f"seeds folder {folder} does not exist or is not a folder")
+    others: list[str] = []
+    for path in iter_article_files(folder):
+        if path.suffix.lower() in KNOWN_SUFFIXES:
+            return
+        others.append(path.relative_to(folder).as_posix())
+    found = ""
+    if others:
+        shown = ", ".join(printable(name) for name in others[:named])
+        more = f" and {len(others) - named} more" if len(others) > named else ""
+        found = f" (found only files of other kinds: {shown}{more})"
+    raise NoArticlesError(
+        f"no article found in {folder}: add .txt, .md, .html or .jsonl files{found}"
+    )
+
+
 def iter_article_files(folder: Path) -> Iterator[Path]:
     """Yield the files under ``folder``, without following folder symlinks.
 
