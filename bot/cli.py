@@ -16,6 +16,7 @@ import click
 from pydantic import ValidationError
 
 from bot.bench.squad_data import DEFAULT_SQUAD, parse_slice
+from bot.build_progress import BuildDisplay
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.reports import describe_build, describe_error, describe_feedback, describe_manifest
@@ -133,9 +134,11 @@ def index_build(ctx: click.Context, full: bool) -> None:
     settings = settings_of(ctx)
     check_build_folders(settings.index_setup())  # a wrong folder is said before the model loads
     _progress(f"Loading the model, then reading the articles in {settings.seeds_dir}…")
-    report = build_setup(
-        settings.index_setup(), full=full, show_progress=sys.stderr.isatty(), say=_progress
-    )
+    display = BuildDisplay(terminal=sys.stderr.isatty())
+    try:
+        report = build_setup(settings.index_setup(), full=full, progress=display, say=_progress)
+    finally:
+        display.close()
     for skipped in report.skipped:
         click.echo(f"warning: {skipped}", err=True)
     click.echo(describe_build(report))

@@ -12,6 +12,7 @@ from dataclasses import replace
 from bot.config import IndexSetup
 from index.analysis.embedder import Embedder, load_embedder
 from index.build.builder import BuildReport, build_index
+from index.build.progress import ProgressCallback
 from index.corpus.articles import check_seeds_folder
 from index.storage.folder import claim_index_folder
 
@@ -58,14 +59,15 @@ def build_setup(
     setup: IndexSetup,
     *,
     full: bool = False,
-    show_progress: bool = False,
+    progress: ProgressCallback | None = None,
     embedder: Embedder | None = None,
     say: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Build or update the index ``setup`` describes; ``say`` hears of slow silent steps."""
+    """Build or update the index ``setup`` describes; ``say`` hears of slow silent steps,
+    ``progress`` of every step (``bot.build_progress.BuildDisplay`` shows them)."""
     check_build_folders(setup)
     embedder = embedder or load_build_embedder(setup)
-    options = replace(setup.build, full=full, show_progress=show_progress)
+    options = replace(setup.build, full=full, on_progress=progress)
     return build_index(setup.seeds_dir, setup.index_dir, embedder, options, say=say)
 
 

@@ -15,7 +15,7 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,12 @@ class ClusteredEmbedder(Embedder):
             self.noise = 0.9
 
     def embed(
-        self, texts: list[str], *, batch_size: int = EMBED_BATCH, show_progress: bool = False
+        self,
+        texts: list[str],
+        *,
+        batch_size: int = EMBED_BATCH,
+        show_progress: bool = False,
+        on_step: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         # In float32 blocks: one float64 pass over millions of rows would take three times
         # the memory of the index being measured.

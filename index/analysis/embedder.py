@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,9 @@ def one_thread_per_question() -> None:
     faiss.omp_set_num_threads(1)
 
 
+STEP_TEXTS = 1024  # texts encoded between two progress steps (about 4 s on two cores)
+
+
 class Embedder:
     """A loaded sentence-transformers model that turns texts into unit-length float32 rows.
 
@@ -66,11 +70,25 @@ class Embedder:
         self.info = info
 
     def embed(
-        self, texts: list[str], *, batch_size: int = EMBED_BATCH, show_progress: bool = False
+        self,
+        texts: list[str],
+        *,
+        batch_size: int = EMBED_BATCH,
+        show_progress: bool = False,
+        on_step: Callable[[int], None] | None = None,
     ) -> np.ndarray:
-        """Encode ``texts`` in batches; returns an ``(len(texts), dimension)`` float32 array."""
+        """Encode ``texts`` in batches; returns an ``(len(texts), dimension)`` float32 array.
+
+        ``on_step`` hears how many texts are encoded so far, every ``STEP_TEXTS`` of them.
+        """
         if not texts:
             return np.zeros((0, self.info.dimension), dtype=np.float32)
+        if on_step is not None and len(texts) > STEP_TEXTS:
+            parts = []
+            for first in range(0, len(texts), STEP_TEXTS):
+                parts.append(self.embed(texts[first : first + STEP_TEXTS], batch_size=batch_size))
+                on_step(min(first + STEP_TEXTS, len(texts)))
+            return np.concatenate(parts)
         vectors = self.model.encode(
             texts,
             batch_size=batch_size,

@@ -29,6 +29,12 @@ from index.analysis.query_encoder import (
     QUERY_FILES,
     QueryEncoderInfo,
 )
+from index.build.progress import (
+    BuildProgress,
+    ProgressCallback,
+    ProgressTracker,
+    count_articles,
+)
 from index.build.publish import remove_old_builds, swap_current, sync_folder, sync_tree
 from index.build.writing import (
     BuildStamp,
@@ -107,6 +113,7 @@ class BuildOptions:
     full: bool = False
     answer_model: str = ""  # fingerprint of the answer model to record in the manifest
     milvus: MilvusAddress | None = None  # keep the vectors in this Milvus engine, not FAISS
+    on_progress: ProgressCallback | None = None  # told of each step, for a progress display
 
 
 @dataclass
@@ -261,15 +268,22 @@ def _build(
         if previous is not None:
             old_metadata = Metadata(previous.folder / METADATA_FILE)
         seen: set[str] = set()
+        tracker = _tracker(options, seeds_dir)
         articles = iter_articles(seeds_dir, report.skipped, options.max_article_bytes)
         for splits in _batches(articles, options.chunking):
             seen.update(split.article.id for split in splits)
-            vectors, kept = _batch_vectors(splits, previous, embedder, options, report)
+            vectors, kept = _batch_vectors(splits, previous, embedder, options, report, tracker)
+            if tracker is not None:
+                tracker.within_batch(len(splits), 1.0, "tagging")
             tagging = time.perf_counter()
             entities = _batch_entities(splits, kept, previous, old_metadata, tagger, report)
             report.tag_seconds += time.perf_counter() - tagging
             with _writing(builds):
                 writer.add(splits, vectors, entities)
+            if tracker is not None:
+                tracker.batch_done(len(splits), sum(len(split.sentences) for split in splits))
+        if tracker is not None:
+            tracker.stage("indexing")
         old = previous.manifest.articles if previous else {}
         report.removed = sorted(key for key in old if key not in seen)
         report.sentences = writer.sentences
@@ -279,10 +293,14 @@ def _build(
         )
         with _writing(builds):
             sample, expected = writer.sample()
+            if tracker is not None:
+                tracker.stage("checking the question encoder")
             live = live_query_encoder(index_dir, embedder)
             encoder = write_query_encoder(staging, live, embedder, sample, expected, say)
             if encoder is not None:
                 report.query_encoder, report.query_encoder_made = encoder
+            if tracker is not None:
+                tracker.stage("writing the index")
             writer.finish(report.dense, centroids, options.milvus)
             stamp = BuildStamp(
                 build_id=build_id,
@@ -319,7 +337,15 @@ def _build(
     _drop_older_collections(options.milvus, index_dir, {report.dense, replaced})
     report.folder = final
     report.seconds = time.perf_counter() - started
+    if options.on_progress is not None:
+        options.on_progress(BuildProgress("done", len(seen), max(len(seen), 1), report.sentences))
     return report
+
+
+def _tracker(options: BuildOptions, seeds_dir: Path) -> ProgressTracker | None:
+    if options.on_progress is None:
+        return None
+    return ProgressTracker(options.on_progress, count_articles(seeds_dir))
 
 
 def _live_dense(index_dir: Path) -> DenseParams | None:
@@ -415,6 +441,7 @@ def _batch_vectors(
     embedder: Embedder,
     options: BuildOptions,
     report: BuildReport,
+    tracker: ProgressTracker | None = None,
 ) -> tuple[np.ndarray, set[str]]:
     """One row per sentence of the batch: reused rows for unchanged articles, new ones else;
     and the ids of the unchanged articles.
@@ -436,8 +463,15 @@ def _batch_vectors(
             continue
         (report.changed if entry is not None else report.added).append(key)
         to_embed.extend(sentence.text for sentence in split.sentences)
+    step = None
+    if tracker is not None and to_embed:
+        count, articles = len(to_embed), len(splits)
+
+        def step(done: int) -> None:
+            tracker.within_batch(articles, done / count)
+
     fresh = embedder.embed(
-        to_embed, batch_size=options.batch_size, show_progress=options.show_progress
+        to_embed, batch_size=options.batch_size, show_progress=options.show_progress, on_step=step
     )
     report.embedded += len(fresh)
     fresh = as_stored(fresh)
