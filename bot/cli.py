@@ -130,7 +130,11 @@ def index_group() -> None:
 @click.option("--full", is_flag=True, help="Re-embed every article, even unchanged ones.")
 @click.pass_context
 def index_build(ctx: click.Context, full: bool) -> None:
-    """Build (or update) the index from SEEDS_DIR into INDEX_DIR."""
+    """Build (or update) the index from SEEDS_DIR (seeds) into INDEX_DIR (var/index).
+
+    --seeds and --index override them; EMBEDDING_MODEL, EMBEDDING_BATCH_SIZE and the other
+    build settings are in docs/settings.md.
+    """
     settings = settings_of(ctx)
     check_build_folders(settings.index_setup())  # a wrong folder is said before the model loads
     _progress(f"Loading the model, then reading the articles in {settings.seeds_dir}…")
@@ -178,6 +182,7 @@ def ask(
     """Answer QUESTION once from the index (building it from the seeds if there is none).
 
     DATE is YYYY-MM-DD (or "1 March 1987"); both ends are included, undated articles left out.
+    Reads SEEDS_DIR (seeds) and INDEX_DIR (var/index), or --seeds and --index.
     """
     if (question is None) == (questions_file is None):
         raise click.UsageError("give either a QUESTION or --file FILE")
@@ -233,7 +238,10 @@ def _ask_each_line(
 @click.option("--json", "as_json", is_flag=True, help="Print the statements as JSON.")
 @click.pass_context
 def quotes(ctx: click.Context, name: str, as_json: bool) -> None:
-    """What NAME said in the articles (any alias: "Bali", "Mustafa Bali"), newest first."""
+    """What NAME said in the articles (any alias: "Bali", "Mustafa Bali"), newest first.
+
+    Reads INDEX_DIR (var/index), built from SEEDS_DIR (seeds) first if missing.
+    """
     if not name.strip():
         raise click.UsageError("the name is empty")
     found = _load_engine(settings_of(ctx)).quotes(name)
@@ -275,7 +283,10 @@ def _say(message: str) -> None:
 )
 @click.pass_context
 def feedback(ctx: click.Context, export_to: Path | None) -> None:
-    """👍 / 👎 counts by question type, from the feedback log beside the index."""
+    """👍 / 👎 counts by question type, from the feedback log beside the index.
+
+    The log is INDEX_DIR/feedback.jsonl (INDEX_DIR: var/index, or --index).
+    """
     from bot.feedback import bad_questions, feedback_log_of, summarise
 
     log = feedback_log_of(settings_of(ctx))

@@ -248,3 +248,20 @@ def test_version_and_folder_options(workdir: Path, tmp_path: Path) -> None:
     assert "TELEGRAM_BOT_TOKEN" in helped.stdout
     console_help = newsdesk(workdir, "console", "--help")
     assert ":quotes NAME" in console_help.stdout and ":help" in console_help.stdout
+
+
+def test_follow_up_minutes_zero_turns_follow_ups_off(workdir: Path) -> None:
+    newsdesk(workdir, "index", "build")
+    asked = "How many Daesh fighters had the elders persuaded to surrender?\nWho said that?\n"
+    for minutes, rewritten in (("0", False), ("15", True)):
+        ran = subprocess.run(
+            [sys.executable, "-m", "bot", "console"],
+            cwd=workdir,
+            env={**_env(workdir), "FOLLOW_UP_MINUTES": minutes},
+            input=asked,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert ("(read as:" in ran.stdout) is rewritten, ran.stdout
