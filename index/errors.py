@@ -17,6 +17,7 @@ class Remedy(StrEnum):
     UPDATE = "update"  # an ordinary build repairs it (a missing question encoder)
     RETRAIN = "retrain"  # the answer model does not fit this code
     REINSTALL = "reinstall"  # a file that ships with Newsdesk is gone or damaged
+    READER = "reader"  # the reader's files are gone, damaged or made otherwise
     CHOOSE_MODEL = "choose_model"  # the embedding model named cannot be loaded
     CHECK_ENGINE = "check_engine"  # the vector engine is down or its address is wrong
 

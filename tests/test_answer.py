@@ -68,7 +68,7 @@ def test_unseen_phrasings_get_the_short_answer(engine: Engine, question: str, sh
 def test_questions_the_articles_cannot_answer_are_declined(engine: Engine, question: str) -> None:
     answer = engine.ask(question)
     assert not answer.found and answer.short_answer is None
-    assert answer.confidence < engine.answer_model.threshold
+    assert answer.confidence < engine.answer_model.answer_threshold
     assert render_answer(answer, colour=False).startswith("I couldn't find that in the articles.")
 
 

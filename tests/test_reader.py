@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine import Engine
+from bot.reports import describe_error
 from index.answering.question import parse_question
 from index.answering.reader import (
     DEFAULT_READER_PATH,
@@ -49,7 +50,11 @@ def test_a_damaged_reader_is_refused_in_one_line(tmp_path: Path) -> None:
     model.write_bytes(bytes(data))
     with pytest.raises(ReaderError, match="is damaged") as damaged:
         load_reader(path)
-    assert "\n" not in str(damaged.value)
+    said = describe_error(damaged.value)
+    assert "\n" not in said
+    assert said.endswith(
+        "reinstall Newsdesk (scripts/install), or retrain it: newsdesk train reader"
+    )
     model.unlink()
     with pytest.raises(ReaderError, match="is missing"):
         load_reader(path)
@@ -125,7 +130,14 @@ def test_training_runs_end_to_end_on_a_tiny_split(tmp_path: Path) -> None:
         sink.writelines(json.dumps(row) + "\n" for row in rows)
     out = tmp_path / "reader" / "reader.json"
     trained = newsdesk(
-        "train", "reader", "--examples", str(examples), "--out", str(out), "--steps", "2",
+        "train",
+        "reader",
+        "--examples",
+        str(examples),
+        "--out",
+        str(out),
+        "--steps",
+        "2",
         cwd=tmp_path,
     )
     assert trained.returncode == 0, trained.stderr

@@ -210,7 +210,7 @@ def _read_answer(
     best = scored.candidates[index]
     record = best.sentence.record
     confidence = float(scored.probabilities[index])
-    found = confidence >= model.reader.combiner.threshold
+    found = confidence >= model.answer_threshold
     reading = read.readings.get(index)
     span = reader_span(question, record, reading) if reading is not None else None
     if span is None:

@@ -51,6 +51,11 @@ class AnswerModel:
     # trees alone decide, as ``newsdesk train answers`` measures them.
     reader: Reader | None = None
 
+    @property
+    def answer_threshold(self) -> float:
+        """The confidence an answer needs: the reader's combiner's, else the verifier's."""
+        return self.reader.combiner.threshold if self.reader is not None else self.threshold
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         """P(answers) for each row of ``features``."""
         if len(features) == 0:

@@ -37,7 +37,7 @@ MAX_SPAN_TOKENS = 24  # a short answer is a few words, not a clause
 class ReaderError(NewsdeskError):
     """The reader's files are missing, damaged, or made for another layout."""
 
-    remedy = Remedy.REINSTALL
+    remedy = Remedy.READER
 
 
 @dataclass(frozen=True)
@@ -108,22 +108,54 @@ def best_span(
     return (one.offsets[int(start)][0], one.offsets[int(end)][1]), float(grid[start, end])
 
 
+COMBINER_FEATURES = (
+    "reader_logit",
+    "ranker_logit",
+    "reader_below_best",  # the reader's logit minus the best of the question's candidates
+    "span_score",  # the best span's start + end logits, over 10
+    "bias",
+)
+
+
+def combiner_rows(readings: list[Reading], ranker: list[float]) -> np.ndarray:
+    """One row of ``COMBINER_FEATURES`` per candidate of one question."""
+    if not readings:
+        return np.zeros((0, len(COMBINER_FEATURES)))
+    best = max(reading.logit for reading in readings)
+    return np.asarray(
+        [
+            [
+                reading.logit,
+                _logit(probability),
+                reading.logit - best,
+                max(reading.span_score, -200.0) / 10.0,
+                1.0,
+            ]
+            for reading, probability in zip(readings, ranker, strict=True)
+        ]
+    )
+
+
+def _logit(probability: float) -> float:
+    p = min(max(probability, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
 @dataclass(frozen=True)
 class Combiner:
-    """The logistic layer over the reader's and the ranker's scores of one candidate.
+    """The logistic layer over the reader's and the ranker's scores of each candidate.
 
     Fitted by the training script on questions the reader never trained on, so its output is a
     calibrated P(this sentence answers the question): the answer's confidence.
     """
 
-    weights: tuple[float, ...]  # reader logit, ranker logit, bias
+    weights: tuple[float, ...]  # one for each of ``COMBINER_FEATURES``
     threshold: float  # answer when the best candidate's probability reaches it
 
-    def probability(self, reader_logit: float, ranker_probability: float) -> float:
-        p = min(max(ranker_probability, 1e-4), 1 - 1e-4)
-        a, b, c = self.weights
-        z = a * reader_logit + b * math.log(p / (1 - p)) + c
-        return 1.0 / (1.0 + math.exp(-z))
+    def probabilities(self, readings: list[Reading], ranker: list[float]) -> np.ndarray:
+        """P(answers) of each candidate of one question."""
+        rows = combiner_rows(readings, ranker)
+        return 1.0 / (1.0 + np.exp(-(rows @ np.asarray(self.weights))))
 
 
 class Reader:
@@ -135,7 +167,11 @@ class Reader:
         self.max_tokens = int(meta["max_tokens"])
         self.candidates = int(meta["candidates"])  # how many of the ranker's best it reads
         combiner = meta["combiner"]
-        self.combiner = Combiner(tuple(combiner["weights"]), float(combiner["threshold"]))
+        self.combiner = Combiner(
+            tuple(float(w) for w in combiner["weights"]), float(combiner["threshold"])
+        )
+        if combiner.get("features") != list(COMBINER_FEATURES):
+            raise ReaderError("reader.json's combiner reads other features")
         self.fingerprint = fingerprint
         self.training: dict[str, Any] = dict(meta.get("training", {}))
 
@@ -172,7 +208,7 @@ def load_reader(path: Path = DEFAULT_READER_PATH, *, threads: int = 1) -> Reader
         raw = path.read_bytes()
         meta = json.loads(raw)
         if meta["format"] != READER_FORMAT:
-            raise ReaderError(f"reader {path} has another format", remedy=Remedy.RETRAIN)
+            raise ReaderError(f"reader {path} has another format")
         files = {str(name): str(digest) for name, digest in meta["files"].items()}
         model_name, tokenizer_name = str(meta["model"]), str(meta["tokenizer"])
     except FileNotFoundError:

@@ -76,8 +76,9 @@ def read_candidates(
     ]
     readings = reader.read(question.text, pairs)
     combined = probabilities.copy()
-    for i, reading in zip(chosen, readings, strict=True):
-        combined[i] = reader.combiner.probability(reading.logit, float(probabilities[i]))
+    combined[chosen] = reader.combiner.probabilities(
+        readings, [float(probabilities[i]) for i in chosen]
+    )
     read_first = sorted(chosen, key=lambda i: -combined[i])
     rest = [int(i) for i in order[reader.candidates :]]
     # Unread candidates stay below every read one: they were not judged by the reader.
