@@ -520,6 +520,13 @@ def train_answers(ctx: click.Context, out: Path | None) -> None:
 @click.option("--epochs", type=click.IntRange(1, 20), default=2, show_default=True)
 @click.option("--steps", type=click.IntRange(1), default=None, help="Stop after this many batches.")
 @click.option("--compare-fp32", is_flag=True, help="Also export fp32; serve it if it reads better.")
+@click.option(
+    "--combiner-only",
+    type=click.IntRange(1, 12),
+    metavar="K",
+    default=None,
+    help="Keep the trained reader; fit its combiner again for K candidates a question.",
+)
 @click.pass_context
 def train_reader(
     ctx: click.Context,
@@ -529,16 +536,24 @@ def train_reader(
     epochs: int,
     steps: int | None,
     compare_fp32: bool,
+    combiner_only: int | None,
 ) -> None:
     """Fine-tune the reader, export it to ONNX, fit its combiner; print held-out figures."""
     from bot.reader_data import collect_examples, read_examples
-    from bot.reader_training import format_report
+    from bot.reader_training import format_report, refit_combiner
     from bot.reader_training import train_reader as fit_reader
     from index.answering.reader import DEFAULT_READER_PATH
 
     if collect or not examples.is_file():
         collect_examples(settings_of(ctx), examples, say=_say)
     questions = list(read_examples(examples))
+    if combiner_only is not None:
+        refitted = refit_combiner(
+            questions, out or DEFAULT_READER_PATH, _say, candidates=combiner_only
+        )
+        for split, values in refitted.items():
+            click.echo(f"{split}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+        return
     report = fit_reader(
         questions,
         out or DEFAULT_READER_PATH,

@@ -59,7 +59,7 @@ class Console:
         self.write = write
         self.colour = colour
         self.feedback = feedback
-        self.conversation = conversation or Conversations()
+        self.conversation = conversation if conversation is not None else Conversations()
         self.last: Answer | None = None
         self.last_id = ""  # the last answer's id in the feedback log (a second vote replaces)
         self.more_shown = 0  # of the last answer's further passages, by :more so far

@@ -577,6 +577,26 @@ def train_reader(
     }
 
 
+def refit_combiner(
+    questions: list[ReaderQuestion], out: Path, say: Callable[[str], None], *, candidates: int
+) -> dict[str, dict[str, float]]:
+    """Fit the combiner and its threshold again for the trained reader at ``out``, reading
+    ``candidates`` of the ranker's best a question (each one is a pair read at question time:
+    the latency). Returns the combiner questions' figures."""
+    parts = split_parts(questions)
+    run = dict(json.loads(out.read_text(encoding="utf-8")).get("training", {}))
+    reader = load_reader(out)
+    readings = read_all(reader, parts.combiner, candidates)
+    rows, labels, weights = combiner_data(parts.combiner, readings)
+    beta = fit_logistic(rows, labels, weights) if len(rows) else _READER_ONLY
+    outcomes = judge(parts.combiner, readings, beta)
+    threshold = choose_threshold(outcomes)
+    run["combiner_refitted_for"] = candidates
+    write_meta(out, _combiner(beta, threshold), run, candidates)
+    say(f"combiner refitted for {candidates} candidates: threshold {threshold}")
+    return figures(outcomes, threshold)
+
+
 def format_report(report: dict[str, Any]) -> str:
     run = report["run"]
     lines = [

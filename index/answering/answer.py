@@ -19,7 +19,7 @@ from index.answering.date_filter import plan_dates, prefer_article
 from index.answering.duplicates import same_statement
 from index.answering.language import NOT_ENGLISH, REFUSAL
 from index.answering.model import AnswerModel
-from index.answering.question import Question, parse_question
+from index.answering.question import AnswerType, Question, parse_question
 from index.answering.reading import read_candidates, reader_span
 from index.answering.spans import Span, short_answer
 from index.answering.verifier import verifier_row
@@ -33,7 +33,10 @@ CLOSEST_LABEL = "The closest passage, which may not answer it:"
 ALSO_IN = "also in"  # before the other articles that tell the same sentence
 MORE = 9  # further passages an answer holds, shown ``MORE_PAGE`` at a time
 MORE_PAGE = 3
-REFUSALS = {REFUSAL: NOT_ENGLISH}  # why a question was not even searched for, in words
+REFUSALS = {REFUSAL: NOT_ENGLISH}
+_RULES_FIRST = frozenset(
+    {AnswerType.STATEMENT, AnswerType.DESCRIPTION}
+)  # why a question was not even searched for, in words
 
 
 @dataclass(frozen=True)
@@ -212,8 +215,17 @@ def _read_answer(
     confidence = float(scored.probabilities[index])
     found = confidence >= model.answer_threshold
     reading = read.readings.get(index)
-    span = reader_span(question, record, reading) if reading is not None else None
-    if span is None:
+    # "What did X say" and "who is X" want the whole words said or the whole role: the rules
+    # that find those come first there, the reader's span everywhere else.
+    rules_first = question.answer_type in _RULES_FIRST
+    span = (
+        short_answer(question, record.text, record.entities, model.score_spans)
+        if rules_first
+        else None
+    )
+    if span is None and reading is not None:
+        span = reader_span(question, record, reading)
+    if span is None and not rules_first:
         span = short_answer(question, record.text, record.entities, model.score_spans)
     return _answer(question, result, scored, best, span if found else None, found, confidence)
 

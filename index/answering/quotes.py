@@ -96,11 +96,15 @@ def statement_answer(question: Question, searcher: Searcher, chosen: Answer) -> 
         ),
         None,
     )
-    if own is None or not chosen.found:
+    # A bare "what did X say?" asks for any of X's statements: when the sentence chosen is
+    # one, it answers, however unsure the reader was of which one (it reads for a topic the
+    # question does not have). With a topic, a declined answer stays declined.
+    bare = set(question.terms) <= set(terms_of(question.speaker))
+    if own is None or not (chosen.found or bare):
         return replace(chosen, more=more[:MORE])
     # The answer is one of X's statements: what X said is the short answer, not X's name.
     marks = (Mark(own.start, own.end),)
-    return replace(chosen, short_answer=own.text, marks=marks, more=more[:MORE])
+    return replace(chosen, found=True, short_answer=own.text, marks=marks, more=more[:MORE])
 
 
 def named_speaker(

@@ -18,7 +18,7 @@ import numpy as np
 from index.answering.candidates import Candidate
 from index.answering.question import AnswerType, Question
 from index.answering.reader import Reader, Reading
-from index.answering.spans import Span
+from index.answering.spans import HEDGE, Span
 from index.search.searcher import SearchResult
 from index.storage.lexical import terms_of
 from index.storage.metadata import SentenceRecord
@@ -96,11 +96,12 @@ def reader_span(question: Question, record: SentenceRecord, reading: Reading) ->
     """The reader's short answer in ``record``, if it is of the kind asked and not the question."""
     if reading.span is None:
         return None
-    start, end = reading.span
-    text = record.text[start:end].strip(" ,;:")
+    sentence = record.text
+    text = sentence[reading.span[0] : reading.span[1]].strip(" ,;:")
     if not text:
         return None
-    start = record.text.index(text, start)
+    start = sentence.index(text, reading.span[0])
+    end = start + len(text)
     own = terms_of(text)
     if not own or all(term in set(question.terms) for term in own):
         return None  # only the question's own words: nothing read
@@ -108,18 +109,23 @@ def reader_span(question: Question, record: SentenceRecord, reading: Reading) ->
     if kind in _NUMERIC and not _HAS_NUMBER.search(text):
         return None
     if kind is AnswerType.DATE and not (
-        _HAS_NUMBER.search(text) or _tagged(record, start, end, question)
+        _HAS_NUMBER.search(text) or _tagged(record, start, end, question.labels)
     ):
         return None
-    if kind in _NAMED and not _tagged(record, start, start + len(text), question):
+    # A name of the kind asked, fully: "Kurdish" (a nationality) is no answer to "which
+    # militia"; the typed-span rules, which know untagged acronyms ("YPG"), then stand in.
+    if kind in _NAMED and not _tagged(record, start, end, question.labels):
         return None
-    return Span(start, start + len(text), text)
+    if kind in _NUMERIC or kind is AnswerType.DATE:
+        hedge = HEDGE.search(sentence, 0, start)  # "around 1,500", "more than 15 days"
+        if hedge is not None:
+            start = hedge.start()
+    return Span(start, end, sentence[start:end])
 
 
-def _tagged(record: SentenceRecord, start: int, end: int, question: Question) -> bool:
-    """Whether a tagged entity of a wanted label overlaps the span."""
-    wanted = question.labels | question.partial_labels
+def _tagged(record: SentenceRecord, start: int, end: int, labels: frozenset[str]) -> bool:
+    """Whether a tagged entity of one of ``labels`` overlaps the span."""
     return any(
-        entity.label in wanted and entity.start < end and entity.end > start
+        entity.label in labels and entity.start < end and entity.end > start
         for entity in record.entities
     )

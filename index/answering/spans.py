@@ -53,7 +53,7 @@ _REPORTING = re.compile(
 _NAMED = frozenset({AnswerType.ORGANISATION, AnswerType.PERSON, AnswerType.PLACE})
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,6}\b")
 _AMOUNTS = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY", "DATE", "TIME"})
-_HEDGE = re.compile(
+HEDGE = re.compile(  # a hedge right before an amount belongs to it
     r"\b(?:around|about|approximately|roughly|nearly|almost|some|over|more than|less than"
     r"|fewer than|at least|at most|up to|just|only)\s+$",
     re.IGNORECASE,
@@ -140,7 +140,7 @@ def widened(sentence: str, entity: Entity) -> Span | None:
     """The entity as a reader wants it: with its hedge, without framing punctuation."""
     start = entity.start
     if entity.label in _AMOUNTS:  # "more than 15 days" is the answer, not "15 days"
-        hedge = _HEDGE.search(sentence, 0, start)
+        hedge = HEDGE.search(sentence, 0, start)
         start = hedge.start() if hedge is not None else start
     return _clean(sentence, start, entity.end, keep_period=True)
 
