@@ -155,7 +155,11 @@ def _load_tokenizer(path: Path, max_tokens: int) -> Any:
     return tokenizer
 
 
-def _load_session(path: Path, threads: int) -> Any:
+def cpu_session(path: Path, threads: int) -> Any:
+    """An onnxruntime CPU session on ``threads`` intra-op threads, sequential, not spinning.
+
+    Raises onnxruntime's own exception for a file it cannot read.
+    """
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -165,10 +169,14 @@ def _load_session(path: Path, threads: int) -> Any:
     # Spinning worker threads burn the cores other questions (or other processes) need.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # onnxruntime's warnings are about its own graph choices
+    return onnxruntime.InferenceSession(
+        os.fspath(path), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def _load_session(path: Path, threads: int) -> Any:
     try:
-        return onnxruntime.InferenceSession(
-            os.fspath(path), options, providers=["CPUExecutionProvider"]
-        )
+        return cpu_session(path, threads)
     except Exception as error:  # onnxruntime raises its own classes for every bad file
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise IndexCorruptError(

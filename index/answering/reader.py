@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.analysis.query_encoder import cpu_session
 from index.errors import NewsdeskError, Remedy
 
 READER_FORMAT = 1
@@ -242,18 +242,8 @@ def _tokenizer(path: Path) -> Any:
 
 
 def _session(path: Path, threads: int) -> Any:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
     try:
-        return onnxruntime.InferenceSession(
-            os.fspath(path), options, providers=["CPUExecutionProvider"]
-        )
+        return cpu_session(path, threads)
     except Exception as error:  # onnxruntime raises its own classes for every bad file
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ReaderError(f"reader {path} is unreadable by onnxruntime ({reason})") from None
