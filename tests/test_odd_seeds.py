@@ -147,3 +147,33 @@ def test_files_deleted_during_the_read_are_skipped_or_read_whole(seeds: Path) ->
     for name in names[::2]:
         if name in read:
             assert next(a for a in result.articles if a.id == name).title == f"Note {name}"
+
+
+def test_a_json_line_nested_past_the_parsers_depth_is_skipped(seeds: Path) -> None:
+    with (seeds / "archive.jsonl").open("w", encoding="utf-8") as archive:
+        archive.write("[" * 50_000 + "]" * 50_000 + "\n")
+        archive.write(json.dumps({"title": "Bridge", "text": "The bridge reopens."}) + "\n")
+    result = read_articles(seeds)
+    titles = sorted(article.title for article in result.articles)
+    assert titles == ["All Syrian IS fighters leave Raqa: monitor", "Bridge"]
+    [skipped] = [str(skip) for skip in result.skipped]
+    assert skipped == "skipped archive.jsonl: 1 line skipped (line 1: nested too deeply)"
+
+
+def test_a_file_whose_parser_fails_in_any_way_is_skipped(
+    seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.corpus.articles as articles
+
+    real = articles.read_file
+
+    def failing(path: Path, relative: str, limit: int = MB) -> object:
+        if relative == "odd.html":
+            raise LookupError("a parser's own failure")
+        return real(path, relative, limit)
+
+    (seeds / "odd.html").write_text("<html><title>Odd</title><p>Text.</p></html>")
+    monkeypatch.setattr(articles, "read_file", failing)
+    result = read_articles(seeds)
+    assert [a.title for a in result.articles] == ["All Syrian IS fighters leave Raqa: monitor"]
+    assert [str(s) for s in result.skipped] == ["skipped odd.html: cannot be parsed (LookupError)"]

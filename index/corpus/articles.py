@@ -125,6 +125,9 @@ def iter_articles(
         except OSError as error:
             skipped.append(ArticleSkipped(relative, f"cannot be read ({error.strerror or error})"))
             continue
+        except Exception as error:  # a parser's own failure: one bad file never stops a build
+            skipped.append(ArticleSkipped(relative, f"cannot be parsed ({type(error).__name__})"))
+            continue
         skipped.extend(bad_lines)
         for article in found:
             found_any = True
@@ -285,6 +288,8 @@ def _read_jsonl(
             articles.append(_article_from_json(record, relative, number))
         except (UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError) as error:
             problems.append(f"line {number}: {error}")
+        except RecursionError:  # json's parser recurses once per level of nesting
+            problems.append(f"line {number}: nested too deeply")
     if not articles:
         reason = "; ".join(problems[:3]) or "no article lines"
         raise ArticleSkipped(relative, f"no usable JSON line ({reason})")
