@@ -33,12 +33,12 @@ def _env(workdir: Path) -> dict[str, str]:
 
 
 def newsdesk(
-    workdir: Path, *args: str, stdin: str | None = None
+    workdir: Path, *args: str, stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=workdir,
-        env=_env(workdir),
+        env={**_env(workdir), **env},
         input=stdin,
         capture_output=True,
         text=True,
@@ -254,14 +254,6 @@ def test_follow_up_minutes_zero_turns_follow_ups_off(workdir: Path) -> None:
     newsdesk(workdir, "index", "build")
     asked = "How many Daesh fighters had the elders persuaded to surrender?\nWho said that?\n"
     for minutes, rewritten in (("0", False), ("15", True)):
-        ran = subprocess.run(
-            [sys.executable, "-m", "bot", "console"],
-            cwd=workdir,
-            env={**_env(workdir), "FOLLOW_UP_MINUTES": minutes},
-            input=asked,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        ran = newsdesk(workdir, "console", stdin=asked, FOLLOW_UP_MINUTES=minutes)
         assert ran.returncode == 0, ran.stderr
         assert ("(read as:" in ran.stdout) is rewritten, ran.stdout

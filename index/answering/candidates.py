@@ -29,7 +29,7 @@ _REPORTING = re.compile(
     re.IGNORECASE,
 )
 _QUOTE = re.compile(r"[\"“”]")
-_NUMERIC_TYPES = frozenset(
+NUMERIC_TYPES = frozenset(
     {AnswerType.NUMBER, AnswerType.MONEY, AnswerType.PERCENT, AnswerType.DURATION}
 )
 # A count, sum or span of time has a number in it: "77 days" answers "how many days", "Sunday"
@@ -135,7 +135,7 @@ def wanted_entities(
             continue  # only repeats the question
         if any(text.lower() in name or name in text.lower() for name in names):
             continue
-        if question.answer_type in _NUMERIC_TYPES and not _HAS_NUMBER.search(text):
+        if question.answer_type in NUMERIC_TYPES and not _HAS_NUMBER.search(text):
             continue
         found.append((entity, entity.label in full))
     return found

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.answering.candidates import Candidate
+from index.answering.candidates import NUMERIC_TYPES, Candidate
 from index.answering.question import AnswerType, Question
 from index.answering.reader import Reader, Reading
 from index.answering.spans import HEDGE, Span
@@ -30,7 +30,6 @@ _HAS_NUMBER = re.compile(
     r"|dozen|half|quarter|several|few)\b",
     re.IGNORECASE,
 )
-_NUMERIC = frozenset({AnswerType.NUMBER, AnswerType.MONEY, AnswerType.PERCENT, AnswerType.DURATION})
 # Types whose answer is a name the tagger labels; numbers and dates are checked by their words.
 _NAMED = frozenset({AnswerType.PERSON, AnswerType.ORGANISATION, AnswerType.PLACE})
 
@@ -106,7 +105,7 @@ def reader_span(question: Question, record: SentenceRecord, reading: Reading) ->
     if not own or all(term in set(question.terms) for term in own):
         return None  # only the question's own words: nothing read
     kind = question.answer_type
-    if kind in _NUMERIC and not _HAS_NUMBER.search(text):
+    if kind in NUMERIC_TYPES and not _HAS_NUMBER.search(text):
         return None
     if kind is AnswerType.DATE and not (
         _HAS_NUMBER.search(text) or _tagged(record, start, end, question.labels)
@@ -116,7 +115,7 @@ def reader_span(question: Question, record: SentenceRecord, reading: Reading) ->
     # militia"; the typed-span rules, which know untagged acronyms ("YPG"), then stand in.
     if kind in _NAMED and not _tagged(record, start, end, question.labels):
         return None
-    if kind in _NUMERIC or kind is AnswerType.DATE:
+    if kind in NUMERIC_TYPES or kind is AnswerType.DATE:
         hedge = HEDGE.search(sentence, 0, start)  # "around 1,500", "more than 15 days"
         if hedge is not None:
             start = hedge.start()
