@@ -76,6 +76,10 @@ class BuildInProgressError(NewsdeskError):
     """Another build of the same index folder is running (from the CLI or the bot)."""
 
 
+class BuildCancelledError(NewsdeskError):
+    """A build was told to stop (the bot is stopping) before its swap; the live index stands."""
+
+
 class IndexFolderError(NewsdeskError):
     """The index folder cannot be used: a file, someone else's folder, or inside the seeds."""
 
