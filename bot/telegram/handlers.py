@@ -338,7 +338,12 @@ async def button_callback(update: Update, context: NewsContext) -> None:
         await query.answer(EXPIRED)
         return
     if match.group(1) in VOTE_LABELS:
-        await _vote(context, answer, match.group(1), chat_id, match.group(2))
+        try:
+            await _vote(context, answer, match.group(1), chat_id, match.group(2))
+        except NewsdeskError as error:  # the log cannot be written: say the vote is not in
+            logger.warning("could not record a vote: %s", describe_error(error))
+            await query.answer(VOTE_NOT_RECORDED)
+            return
         await query.answer(VOTED[match.group(1)])
         return
     await query.answer()
@@ -356,6 +361,9 @@ async def button_callback(update: Update, context: NewsContext) -> None:
             reply_parameters=reply_to if number == 0 else None,
         )
         answers.link(match.group(2), query.message.chat.id, sent.message_id)
+
+
+VOTE_NOT_RECORDED = "Sorry, I could not record your vote. Please try again later."
 
 
 async def _vote(
