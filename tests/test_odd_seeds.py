@@ -177,3 +177,48 @@ def test_a_file_whose_parser_fails_in_any_way_is_skipped(
     result = read_articles(seeds)
     assert [a.title for a in result.articles] == ["All Syrian IS fighters leave Raqa: monitor"]
     assert [str(s) for s in result.skipped] == ["skipped odd.html: cannot be parsed (LookupError)"]
+
+
+def test_links_out_of_the_seeds_folder_are_skipped_and_never_served(
+    seeds: Path, tmp_path: Path
+) -> None:
+    """A link is followed only into the seeds folder: what lies outside is never indexed."""
+    outside = tmp_path / "private"
+    (outside / "mail").mkdir(parents=True)
+    secret = "Vault codes\n\nThe vault code is 4471, the treasurer said.\n"
+    (outside / "codes.txt").write_text(secret, encoding="utf-8")
+    (outside / "mail" / "letter.txt").write_text(secret, encoding="utf-8")
+    (seeds / "codes.txt").symlink_to(outside / "codes.txt")
+    (seeds / "mail").symlink_to(outside / "mail", target_is_directory=True)
+    (seeds / "again.txt").symlink_to("raqqa-2017-10-15.txt")  # inside: read
+    (seeds / "loop").symlink_to(seeds, target_is_directory=True)  # inside: walked anyway
+    built = subprocess.run(
+        [sys.executable, "-m", "bot", "index", "build"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    assert "warning: skipped codes.txt: links outside the seeds folder" in built.stderr
+    assert "warning: skipped mail: links outside the seeds folder" in built.stderr
+    assert "Added: again.txt, raqqa-2017-10-15.txt" in built.stdout
+    assert "2 files skipped" in built.stdout
+    listed = subprocess.run(
+        [sys.executable, "-m", "bot", "index", "info", "--all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "Vault" not in listed.stdout and "codes.txt" not in listed.stdout
+    asked = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "What is the vault code?"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert "4471" not in asked.stdout

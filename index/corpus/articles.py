@@ -115,7 +115,7 @@ def iter_articles(
     if not folder.is_dir():
         raise NoArticlesError(f"seeds folder {folder} does not exist or is not a folder")
     found_any = False
-    for path in sorted(iter_article_files(folder)):
+    for path in sorted(iter_article_files(folder, skipped)):
         relative = path.relative_to(folder).as_posix()
         try:
             found, bad_lines = read_file(path, relative, max_article_bytes)
@@ -162,16 +162,48 @@ def check_seeds_folder(folder: Path, named: int = 3) -> None:
     )
 
 
-def iter_article_files(folder: Path) -> Iterator[Path]:
-    """Yield the files under ``folder``, without following folder symlinks.
+def iter_article_files(folder: Path, skipped: list[ArticleSkipped] | None = None) -> Iterator[Path]:
+    """Yield the files under ``folder`` (hidden ones left out), links only into ``folder``.
 
-    Not following folder links makes a symlink loop harmless; hidden files are left out.
+    The seeds folder is what a build may read and then serve to anyone who asks, so a link must
+    not widen it: a link (to a file or a folder) whose target lies outside ``folder`` is passed
+    over and, given ``skipped``, reported there. A file link inside is read; a folder link is
+    never descended, as its target inside ``folder`` is walked anyway (its files are read at
+    their own paths) and a link loop is then harmless.
     """
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(root) / name
+    root = folder.resolve()
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(top)
+        kept_dirs = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            if not (here / name).is_symlink():
+                kept_dirs.append(name)
+            elif _leads_outside(here / name, root):
+                _skip_link(here / name, folder, skipped)
+        dirs[:] = kept_dirs
+        for name in sorted(f for f in files if not f.startswith(".")):
+            path = here / name
+            if path.is_symlink() and _leads_outside(path, root):
+                _skip_link(path, folder, skipped)
+            else:
+                yield path
+
+
+def _leads_outside(link: Path, root: Path) -> bool:
+    """Whether ``link``, followed all the way (even to nothing), ends outside ``root``.
+
+    A loop of links ends nowhere: reading it fails and is reported as unreadable.
+    """
+    try:
+        return not link.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a loop (RuntimeError in Python 3.11 and 3.12)
+        return False
+
+
+def _skip_link(path: Path, folder: Path, skipped: list[ArticleSkipped] | None) -> None:
+    if skipped is not None:
+        relative = path.relative_to(folder).as_posix()
+        skipped.append(ArticleSkipped(relative, "links outside the seeds folder"))
 
 
 def read_file(
