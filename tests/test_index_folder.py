@@ -85,15 +85,46 @@ def test_a_rebuild_deletes_only_its_own_superseded_builds(
     assert (index_dir / "README.txt").read_text() == "what this folder is\n"
 
 
-def test_an_index_built_before_the_marker_is_taken_over(
+def test_an_index_built_before_the_marker_is_used_only_once_marked(
     seeds: Path, tmp_path: Path, embedder: Embedder
 ) -> None:
     index_dir = tmp_path / "index"
     build_index(seeds, index_dir, embedder, BuildOptions())
     (index_dir / MARKER_FILE).unlink()
+    before = _snapshot(index_dir)
+    with pytest.raises(IndexFolderError, match=f"not marked as Newsdesk's .*empty {MARKER_FILE}"):
+        build_index(seeds, index_dir, embedder, BuildOptions())
+    assert _snapshot(index_dir) == before
+    (index_dir / MARKER_FILE).touch()  # what the message says to do
     report = build_index(seeds, index_dir, embedder, BuildOptions())
     assert report.unchanged == ["raqqa-2017-10-15.txt"]
-    assert (index_dir / MARKER_FILE).is_file()
+
+
+def test_a_folder_laid_out_like_an_index_is_not_claimed_by_the_cli(
+    seeds: Path, tmp_path: Path
+) -> None:
+    """builds/<build id> and a current link are no mark: only the marker file makes a folder
+    Newsdesk's, so nothing of this user's folder is deleted or replaced."""
+    deploy = tmp_path / "deploy"
+    for name in ("20240101T000000-abcdef", "20240202T000000-012345"):
+        (deploy / "builds" / name).mkdir(parents=True)
+        (deploy / "builds" / name / "site.html").write_text(f"<p>release {name}</p>\n")
+    (deploy / "current").symlink_to(Path("builds") / "20240202T000000-012345")
+    before = _snapshot(deploy)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "index", "build"],
+        cwd=tmp_path,
+        env={**os.environ, "INDEX_DIR": "deploy"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "newsdesk: the index folder deploy looks like an index but is not marked as Newsdesk's"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert _snapshot(deploy) == before
 
 
 def test_the_cli_refuses_the_seeds_folder_as_index_in_one_line(seeds: Path, tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ builds are ever deleted.
 A build replaces ``current`` and deletes superseded build folders. Pointed at a folder that
 holds someone's files (the seeds folder, a home directory, ``/``) that would destroy them, so a
 build first claims the folder: an absent or empty folder is marked with ``MARKER_FILE``; a
-marked one, or one laid out as an index built before the marker existed, is used; anything
-else is refused with a line that says what to do.
+marked one is used; anything else is refused with a line that says what to do. A layout is no
+mark: a folder holding ``builds/`` and a ``current`` link may be anyone's (a deploy tool's, a
+backup's), so an index built before the marker existed is refused too, saying how to mark it.
 """
 
 from __future__ import annotations
@@ -22,11 +23,6 @@ BUILDS_FOLDER = "builds"
 STAGING_PREFIX = ".staging-"
 # Build folders are named "<UTC time>-<6 hex>"; nothing else under builds/ is ever deleted.
 BUILD_NAME = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{6}$")
-# What an index folder made before the marker holds at its top level (and the front ends'
-# feedback log, which lives beside the builds so that rebuilds keep it).
-_LEGACY_ENTRIES = re.compile(
-    r"^(?:current|builds|\.build\.lock|\.current-.+|feedback\.jsonl(?:\.lock)?|\.feedback\..+)$"
-)
 
 
 def claim_index_folder(index_dir: Path, seeds_dir: Path) -> None:
@@ -44,7 +40,14 @@ def claim_index_folder(index_dir: Path, seeds_dir: Path) -> None:
         )
     if (index_dir / MARKER_FILE).is_file():
         return
-    if index_dir.is_dir() and any(index_dir.iterdir()) and not _is_unmarked_index(index_dir):
+    if index_dir.is_dir() and any(index_dir.iterdir()):
+        if _looks_like_an_index(index_dir):
+            raise IndexFolderError(
+                f"the index folder {index_dir} looks like an index but is not marked as "
+                f"Newsdesk's ({MARKER_FILE} is missing), so nothing in it is replaced; if "
+                f"Newsdesk built it, create an empty {MARKER_FILE} file in it, otherwise point "
+                "the index at a new or empty folder"
+            )
         raise IndexFolderError(
             f"the index folder {index_dir} holds files Newsdesk did not make; "
             "point the index at a new or empty folder"
@@ -56,15 +59,16 @@ def claim_index_folder(index_dir: Path, seeds_dir: Path) -> None:
     )
 
 
-def _is_unmarked_index(index_dir: Path) -> bool:
-    """An index built before the marker: only ``current`` (a link into builds/), builds/ and
-    the build lock; or what a build leaves before its first swap (the lock, builds/)."""
-    if not all(_LEGACY_ENTRIES.match(entry.name) for entry in index_dir.iterdir()):
-        return False
+def _looks_like_an_index(index_dir: Path) -> bool:
+    """Laid out as a built index is (a ``current`` link into ``builds/``): only to choose the
+    message, which then says how to mark a folder an older Newsdesk built."""
     link = index_dir / CURRENT_LINK
-    if not link.is_symlink():
-        return not link.exists()  # a file or folder named "current" is someone's
-    return link.resolve().is_relative_to((index_dir / BUILDS_FOLDER).resolve())
+    try:
+        return link.is_symlink() and link.resolve().is_relative_to(
+            (index_dir / BUILDS_FOLDER).resolve()
+        )
+    except (OSError, RuntimeError):  # a link loop (RuntimeError in Python 3.11 and 3.12)
+        return False
 
 
 def is_build_folder(path: Path) -> bool:
