@@ -22,6 +22,7 @@ from bot.engine import Engine
 from bot.reports import describe_build, describe_error, describe_feedback, describe_manifest
 from bot.runtime import build_setup, check_build_folders, configure_logging
 from bot.text_render import quote_lines, render_answer
+from index.answering.quotes import speaker_name
 from index.answering.time_words import BadDateError, parse_day
 from index.errors import NewsdeskError
 from index.storage.manifest import read_manifest
@@ -242,13 +243,13 @@ def quotes(ctx: click.Context, name: str, as_json: bool) -> None:
 
     Reads INDEX_DIR (var/index), built from SEEDS_DIR (seeds) first if missing.
     """
-    if not name.strip():
+    if not speaker_name(name):
         raise click.UsageError("the name is empty")
     found = _load_engine(settings_of(ctx)).quotes(name)
     if as_json:
         click.echo(json.dumps([quote.to_dict() for quote in found], ensure_ascii=False, indent=2))
     if not found:
-        fail(f"no statements by {name} in these articles", EXIT_ERROR)
+        fail(f"no statements by {speaker_name(name)} in these articles", EXIT_ERROR)
     if not as_json:
         click.echo("\n".join(quote_lines(name, found)))
 

@@ -14,7 +14,7 @@ from index.answering.answer import (
     MoreHit,
     Source,
 )
-from index.answering.quotes import Quote
+from index.answering.quotes import Quote, speaker_name
 from index.corpus.articles import printable
 
 _BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[36m", "\033[33m", "\033[0m"
@@ -72,16 +72,17 @@ def render_more(hits: tuple[MoreHit, ...], *, colour: bool, first: int = 1) -> s
 
 
 def no_quotes(name: str) -> str:
-    return f"No statements by {name} in these articles."
+    return f"No statements by {speaker_name(name)} in these articles."
 
 
 def quote_lines(name: str, quotes: Sequence[Quote], limit: int | None = None) -> list[str]:
     """Each statement as '"words" (speaker, role; verb)' and its source, newest first; at most
-    ``limit`` of them, with a last line counting the rest."""
+    ``limit`` of them, with a last line counting the rest. ``name`` is shown as typed, cleaned
+    (``speaker_name``): it may hold anything."""
     if not quotes:
         return [no_quotes(name)]
     shown = quotes if limit is None else quotes[:limit]
-    lines = [f"{len(quotes)} statement(s) by {name}, newest first:"]
+    lines = [f"{len(quotes)} statement(s) by {speaker_name(name)}, newest first:"]
     for number, quote in enumerate(shown, start=1):
         who = ", ".join(part for part in (quote.speaker, quote.role) if part)
         lines.append(f"{number}. “{quote.statement}” ({who}; {quote.verb})")

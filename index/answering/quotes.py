@@ -16,9 +16,10 @@ import numpy as np
 
 from index.answering.answer import MORE, Answer, Mark, MoreHit, Source
 from index.answering.question import AnswerType, Question
+from index.corpus.articles import printable
 from index.search.searcher import Searcher, SearchResult
 from index.storage.lexical import terms_of
-from index.storage.metadata import Metadata, SentenceRecord, StatementRecord
+from index.storage.metadata import MAX_NAME_CHARS, Metadata, SentenceRecord, StatementRecord
 
 _ABOUT = re.compile(r"\b(?:about|on|regarding|concerning|of)\b\s+(?P<topic>.+)$", re.IGNORECASE)
 _WHO_SAID = re.compile(r"^\s*(?:who|which \w+(?: \w+)?) ", re.IGNORECASE)
@@ -53,8 +54,20 @@ def sentence_source(sentence: SentenceRecord) -> Source:
 
 
 def quotes_by(metadata: Metadata, name: str) -> list[Quote]:
-    """Every statement by ``name`` (aliases included), newest article first."""
+    """Every statement by ``name`` (aliases included), newest article first.
+
+    ``name`` may be any text a person typed: one that cannot be a speaker's (undecodable bytes
+    only, longer than ``MAX_NAME_CHARS``) finds none; ``%`` and ``_`` are no wildcards.
+    """
     return [_quote(record) for record in metadata.statements_by(name)]
+
+
+def speaker_name(name: str) -> str:
+    """``name`` fit to print back to whoever typed it: without undecodable bytes (a terminal
+    cannot encode them) or control characters, one space between words, and shortened to
+    ``MAX_NAME_CHARS`` with "…" (a 100,000-character "name" would fill the screen)."""
+    text = " ".join(printable(name.encode("utf-8", "ignore").decode("utf-8")).split())
+    return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 1] + "…"
 
 
 def statement_answer(question: Question, searcher: Searcher, chosen: Answer) -> Answer | None:

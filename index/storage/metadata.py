@@ -21,6 +21,8 @@ from index.corpus.articles import Article
 from index.corpus.passages import SplitArticle
 from index.errors import IndexCorruptError
 
+MAX_NAME_CHARS = 100  # the longest speaker's name looked up
+
 _SCHEMA = """
 CREATE TABLE articles (
     id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, title TEXT NOT NULL, date TEXT,
@@ -277,6 +279,11 @@ def _statement_fields(row: tuple[Any, ...]) -> tuple[str, str, str, str, str, in
     return speaker, key, label, role, verb, int(start), int(end), bool(resolved)
 
 
+def _like_literal(text: str) -> str:
+    """``text`` in a LIKE pattern ``ESCAPE '\\'``: ``%`` and ``_`` are letters a name may hold."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _insert_article(connection: sqlite3.Connection, article_id: int, article: Article) -> None:
     connection.execute(
         "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)",
@@ -478,16 +485,23 @@ class Metadata:
         Alias-aware: "Bali", "Mr Bali" and "Mustafa Bali" find one another, since the build
         stored each speaker under the fullest name the article gave; a surname alone finds
         every speaker of that surname. An index built without statements finds none.
+
+        Any text is safe: undecodable bytes (lone surrogates) are dropped, ``%`` and ``_`` are
+        matched as themselves, and a name over ``MAX_NAME_CHARS`` finds none (SQLite refuses a
+        LIKE pattern of some 50,000 characters, and nobody's name is that long).
         """
-        key = speaker_key(clean_name(name))
-        if not key or not self.has_statements:
+        key = speaker_key(clean_name(name.encode("utf-8", "ignore").decode("utf-8")))
+        if not key or len(key) > MAX_NAME_CHARS or not self.has_statements:
             return []
         words = key.split()
         if len(words) == 1:
             where, values = "st.surname = ? OR st.key = ?", [key, key]
         else:  # the full name, a longer one ending with it, or the surname met alone
-            where = "st.key = ? OR st.key LIKE ? OR (st.surname = ? AND st.key = st.surname)"
-            values = [key, "% " + key, words[-1]]
+            where = (
+                "st.key = ? OR st.key LIKE ? ESCAPE '\\' "
+                "OR (st.surname = ? AND st.key = st.surname)"
+            )
+            values = [key, "% " + _like_literal(key), words[-1]]
         return self._statements(f"({where})", values)
 
     def statements_in(self, sentence_ids: Iterable[int]) -> dict[int, StatementRecord]:
