@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     telegram_max_in_flight: int = Field(
         4, ge=1, le=256, description="Updates taken from Telegram and worked on at once."
     )
+    telegram_state_dir: Path | None = Field(
+        None,
+        description="Where the bot keeps the updates it took but has not answered; "
+        "empty: INDEX_DIR.",
+    )
     webhook_url: str | None = Field(None, description="Set to run a webhook instead of polling.")
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(8443, ge=1, le=65535)

@@ -28,7 +28,8 @@ from index.answering.language import REFUSAL, is_english
 from index.answering.model import AnswerModel, load_answer_model
 from index.answering.quotes import Quote, quotes_by
 from index.build.builder import BuildReport
-from index.errors import IndexMismatchError, IndexMissingError, Remedy
+from index.build.progress import BuildProgress, ProgressCallback
+from index.errors import BuildCancelledError, IndexMismatchError, IndexMissingError, Remedy
 from index.search.searcher import Searcher
 from index.storage.manifest import check_compatible
 from index.storage.metadata import ArticleRecord
@@ -172,11 +173,19 @@ class Engine:
     def articles(self) -> list[ArticleRecord]:
         return self.store.metadata.articles()
 
-    def reindex(self, *, full: bool = False) -> BuildReport:
-        """Rebuild from the seeds and swap the new index in; questions go on meanwhile."""
+    def reindex(
+        self, *, full: bool = False, should_stop: Callable[[], bool] | None = None
+    ) -> BuildReport:
+        """Rebuild from the seeds and swap the new index in; questions go on meanwhile.
+
+        ``should_stop`` is asked at every step of the build: once it says yes, the build stops
+        (``BuildCancelledError``) and the live index stays as it was.
+        """
         with self._build_lock:
             embedder = self.embedder
-            report = build_setup(self.setup, full=full, embedder=embedder)
+            report = build_setup(
+                self.setup, full=full, embedder=embedder, progress=_stopper(should_stop)
+            )
             previous = self._searcher.store
             store = _open(self.setup, embedder.info.fingerprint, self._query_threads)
             self._searcher = Searcher(store)
@@ -238,3 +247,16 @@ def _why_update(store: IndexStore, answer_model: AnswerModel) -> tuple[str, str]
             "The index has no event dates (built by an older Newsdesk): updating it first.",
         )
     return None
+
+
+def _stopper(should_stop: Callable[[], bool] | None) -> ProgressCallback | None:
+    """A progress callback that stops the build once ``should_stop`` says so (not after the
+    swap: a finished build is kept)."""
+    if should_stop is None:
+        return None
+
+    def check(progress: BuildProgress) -> None:
+        if progress.stage != "done" and should_stop():
+            raise BuildCancelledError("the reindex was stopped; the index is unchanged")
+
+    return check

@@ -132,11 +132,13 @@ def newest_first(
     match: str | None = None,
     show_all: bool = False,
     more_hint: str = "all",
+    older_hint: str | None = None,
 ) -> list[str]:
     """Listing lines, newest article first (undated last), ``NEWEST_SHOWN`` unless ``show_all``.
 
     ``rows`` are (date, text searched by ``match``, line). A folder of 1,848 articles would
-    otherwise print 1,848 lines; the last line says how many were left out and how to see them.
+    otherwise print 1,848 lines; the last line says how many were left out and how to see them
+    (``older_hint``, or "``more_hint`` lists every one, a word keeps ...").
     """
     if match:
         wanted = match.lower()
@@ -145,10 +147,10 @@ def newest_first(
     shown = rows if show_all else rows[:NEWEST_SHOWN]
     lines = [line for _, _, line in shown]
     if len(rows) > len(shown):
-        lines.append(
-            f"    ... and {len(rows) - len(shown)} older: {more_hint} lists every one, "
-            "a word keeps those whose title or file holds it"
+        hint = older_hint or (
+            f"{more_hint} lists every one, a word keeps those whose title or file holds it"
         )
+        lines.append(f"    ... and {len(rows) - len(shown)} older: {hint}")
     if match and not rows:
         lines.append(f"    (no article's title or file holds {match!r})")
     return lines

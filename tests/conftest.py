@@ -32,6 +32,8 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     for name in _SETTING_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # Each test's bots keep their own update journal: the fake Bot API numbers updates from 1.
+    monkeypatch.setenv("TELEGRAM_STATE_DIR", str(tmp_path / "telegram-state"))
     monkeypatch.chdir(tmp_path)
 
 

@@ -19,6 +19,7 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
+    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -35,7 +36,8 @@ from bot.engine import Engine
 from bot.runtime import configure_logging
 from bot.telegram import handlers
 from bot.telegram.gate import gate
-from bot.telegram.intake import PacedBot, UpdateIntake
+from bot.telegram.intake import FairProcessor, PacedBot, UpdateIntake, read_update
+from bot.telegram.journal import JOURNAL_FILE, UpdateJournal
 from bot.telegram.redact import install_redaction, token_secrets
 from bot.telegram.sending import RetryingRateLimiter
 from bot.telegram.state import DESK_KEY, Desk, NewsApplication, NewsContext, desk_of
@@ -174,7 +176,8 @@ def build_application(
         .bot(bot)
         .update_queue(intake)
         .context_types(ContextTypes(context=NewsContext))
-        .concurrent_updates(settings.telegram_max_in_flight)
+        .concurrent_updates(FairProcessor(intake))
+        .application_class(NewsdeskApplication)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build(),
@@ -216,6 +219,7 @@ async def _post_init(application: NewsApplication) -> None:
             on_build=logger.warning,
             query_threads=1,
         )
+    open_journal(application)
     await application.bot.set_my_commands(BOT_COMMANDS)
     logger.info("Newsdesk is answering as @%s", application.bot.username)
 
@@ -223,6 +227,53 @@ async def _post_init(application: NewsApplication) -> None:
 async def _post_shutdown(application: NewsApplication) -> None:
     """Let the question workers go; a question still running finishes on its own."""
     desk_of(application).workers.shutdown(wait=False, cancel_futures=True)
+
+
+class NewsdeskApplication(Application):
+    """PTB's ``Application`` that keeps its update journal and stops a reindex when stopping.
+
+    Stopping waits for the updates in flight (seconds) but not for a reindex (minutes): the
+    reindex is told to stop and leaves the live index as it was.
+    """
+
+    async def initialize(self) -> None:
+        await super().initialize()
+        if desk_of(self).engine is not None:  # loaded already (the tests hand one in)
+            open_journal(self)
+
+    async def stop(self) -> None:
+        desk = desk_of(self)
+        desk.stopping.set()
+        try:
+            await super().stop()
+        finally:
+            intake = self.update_queue
+            if isinstance(intake, UpdateIntake):
+                intake.journal.close()
+
+
+def open_journal(application: NewsApplication) -> None:
+    """Open the update journal beside the index and queue what an earlier run left unanswered.
+
+    Once per run; the index folder exists by now (the engine is loaded). ``TELEGRAM_STATE_DIR``
+    puts it elsewhere (an index folder the bot may not write).
+    """
+    intake = application.update_queue
+    if not isinstance(intake, UpdateIntake) or intake.journal.path is not None:
+        return
+    settings = desk_of(application).settings
+    folder = settings.telegram_state_dir or settings.index_dir
+    intake.journal = UpdateJournal(folder / JOURNAL_FILE)
+    replayed = 0
+    for data in intake.journal.pending():
+        update = read_update(data, application.bot)
+        if update is None:
+            intake.journal.done(data["update_id"])
+            continue
+        intake.replay(update)
+        replayed += 1
+    if replayed:
+        logger.info("answering %d update(s) taken before a restart", replayed)
 
 
 def run_bot(settings: Settings) -> None:

@@ -254,11 +254,12 @@ async def new_command(update: Update, context: NewsContext) -> None:
 
 
 async def sources_command(update: Update, context: NewsContext) -> None:
-    """The indexed articles, with their dates."""
+    """The newest articles with their dates, or those whose title holds ``/sources WORD``."""
     message = update.effective_message
     if message is None:
         return
-    await reply_all(message, render_lines(sources_lines(context.engine.articles())))
+    word = " ".join(context.args or [])
+    await reply_all(message, render_lines(sources_lines(context.engine.articles(), word)))
 
 
 async def quotes_command(update: Update, context: NewsContext) -> None:
@@ -306,14 +307,22 @@ async def reindex_command(update: Update, context: NewsContext) -> None:
 
 async def _reindex(message: Message, context: NewsContext) -> None:
     """Rebuild, swap, and tell the admin what changed (or why nothing did); frees the lock."""
+    desk = context.desk
+    reason: str | None = None
     try:
-        report = await asyncio.to_thread(context.engine.reindex)
+        report = await asyncio.to_thread(context.engine.reindex, should_stop=desk.stopping.is_set)
     except NewsdeskError as error:  # the live index is untouched: say why, keep answering
         logger.warning("reindex failed: %s", error)
-        await message.reply_text(REINDEX_FAILED.format(reason=describe_error(error)))
-        return
+        reason = describe_error(error)
+    except OSError as error:  # the index folder cannot be written (read-only, full)
+        logger.warning("reindex failed: %s", error)
+        reason = f"the index folder cannot be written ({type(error).__name__})"
     finally:
-        context.desk.reindex_lock.release()
+        desk.reindex_lock.release()
+    if reason is not None:
+        if not desk.stopping.is_set():
+            await message.reply_text(REINDEX_FAILED.format(reason=reason))
+        return
     await reply_all(message, render_lines(describe_reindex(report, context.engine.stats())))
 
 

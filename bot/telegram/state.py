@@ -9,6 +9,7 @@ applications in one process (as in the tests) never see each other's state.
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -56,6 +57,7 @@ class Desk:
     answers: AnswerCache = field(default_factory=AnswerCache)
     refusals: RefusalMemory = field(default_factory=RefusalMemory)
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)  # a reindex stops early
     typing_after: float = TYPING_AFTER_SECONDS
 
     @classmethod

@@ -9,48 +9,30 @@ fed into the same update queue (PTB's documented way to run a custom webhook):
   of a refused request's body;
 - caps the body at ``MAX_UPDATE_BYTES`` (an update is a few kilobytes) with a 413;
 - answers a body that is not UTF-8 JSON with a 400;
-- remembers the last ``RECENT_UPDATES`` update ids and answers each update once, however
-  often Telegram delivers it (it re-delivers when its request timed out).
+- answers 200 only once the update is in the ``UpdateJournal`` on disk, and answers each
+  update once, however often Telegram delivers it (it re-delivers when its request timed out),
+  across restarts too: the journal knows every update id taken.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
-from collections import OrderedDict
 from typing import Any
 
 from tornado.httpserver import HTTPServer
 from tornado.web import Application as WebApplication
 from tornado.web import RequestHandler, stream_request_body
 
-from bot.telegram.intake import read_update
+from bot.telegram.intake import UpdateIntake, read_update
 from bot.telegram.state import NewsApplication
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1 << 20
-RECENT_UPDATES = 10_000
-
-
-class RecentUpdates:
-    """The last ``size`` update ids seen, to answer a re-delivered update only once."""
-
-    def __init__(self, size: int = RECENT_UPDATES) -> None:
-        self.size = size
-        self._seen: OrderedDict[int, None] = OrderedDict()
-
-    def first_time(self, update_id: int) -> bool:
-        """Whether ``update_id`` is new; remembers it either way."""
-        if update_id in self._seen:
-            self._seen.move_to_end(update_id)
-            return False
-        self._seen[update_id] = None
-        while len(self._seen) > self.size:
-            self._seen.popitem(last=False)
-        return True
 
 
 @stream_request_body
@@ -59,12 +41,12 @@ class UpdateReceiver(RequestHandler):
 
     news: NewsApplication
     secret: str
-    recent: RecentUpdates
+    intake: UpdateIntake
 
-    def initialize(self, news: NewsApplication, secret: str, recent: RecentUpdates) -> None:
+    def initialize(self, news: NewsApplication, secret: str, intake: UpdateIntake) -> None:
         self.news = news
         self.secret = secret
-        self.recent = recent
+        self.intake = intake
         self._chunks: list[bytes] = []
         self._size = 0
         self._refused = False
@@ -97,22 +79,24 @@ class UpdateReceiver(RequestHandler):
             return
         try:
             data = json.loads(b"".join(self._chunks).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             self._reply(400, "not a JSON update")
             return
         update_id = data.get("update_id") if isinstance(data, dict) else None
         if not isinstance(update_id, int):
             self._reply(400, "not a Telegram update")
             return
-        if not self.recent.first_time(update_id):
-            logger.info("update %d delivered again; answered once already", update_id)
+        journal = self.intake.journal
+        if journal.known(update_id):
+            logger.info("update %d delivered again; taken once already", update_id)
             self._reply(200, "ok")
             return
         update = read_update(data, self.news.bot)
         if update is None:
             self._reply(200, "ok")  # acknowledged, or Telegram would deliver it again and again
             return
-        await self.news.update_queue.put(update)  # waits while the intake is full
+        await self.intake.put(update)  # waits while the intake is full
+        await asyncio.to_thread(journal.sync)  # on disk before Telegram forgets it
         self._reply(200, "ok")
 
     def _refuse(self, status: int, reason: str) -> None:
@@ -147,11 +131,14 @@ class WebhookServer:
         self.secret = secret
         self.allowed_updates = allowed_updates
         self.max_connections = max_connections
+        intake = application.update_queue
+        if not isinstance(intake, UpdateIntake):
+            raise TypeError("the webhook feeds Newsdesk's UpdateIntake")
         routes: list[Any] = [
             (
                 rf"/{url_path.strip('/')}/?",
                 UpdateReceiver,
-                {"news": application, "secret": secret, "recent": RecentUpdates()},
+                {"news": application, "secret": secret, "intake": intake},
             )
         ]
         self._server = HTTPServer(WebApplication(routes), max_body_size=MAX_UPDATE_BYTES * 100)
