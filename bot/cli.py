@@ -286,14 +286,21 @@ def _say(message: str) -> None:
 def feedback(ctx: click.Context, export_to: Path | None) -> None:
     """👍 / 👎 counts by question type, from the feedback log beside the index.
 
-    The log is INDEX_DIR/feedback.jsonl (INDEX_DIR: var/index, or --index).
+    The log is INDEX_DIR/feedback.jsonl (INDEX_DIR: var/index, or --index); lines that are
+    not whole votes (damaged, hand-edited) are skipped and counted.
     """
     from bot.feedback import bad_questions, feedback_log_of, summarise
+    from bot.reports import plural
 
     log = feedback_log_of(settings_of(ctx))
-    votes = log.votes()
+    found = log.read()
+    votes = found.votes
+    skipped = f"{plural(found.skipped, 'line')} skipped: not a whole vote" if found.skipped else ""
     if not votes:
-        fail(f"no feedback yet: {log.path} holds no vote (👍 / 👎 in Telegram, :good / :bad)", 1)
+        hint = f"; {skipped}" if skipped else " (👍 / 👎 in Telegram, :good / :bad)"
+        fail(f"no feedback yet: {log.path} holds no vote{hint}", 1)
+    if skipped:
+        _say(f"newsdesk: {log.path}: {skipped} (damaged or edited by hand)")
     if export_to is not None:
         rows = bad_questions(votes)
         lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

@@ -17,10 +17,11 @@ from pathlib import Path
 from bot.conversation import DEFAULT_MINUTES, Conversations, read_question, turn_of
 from bot.engine import Engine
 from bot.feedback import BAD, GOOD, FeedbackLog
-from bot.reports import newest_first
+from bot.reports import describe_error, newest_first
 from bot.text_render import quote_lines, render_answer, render_more
 from index.answering.answer import MORE_PAGE, Answer
 from index.corpus.articles import printable
+from index.errors import NewsdeskError
 
 PROMPT = "newsdesk> "
 HISTORY_FILE = Path.home() / ".newsdesk_history"
@@ -119,13 +120,16 @@ class Console:
     def _vote(self, answer: Answer, vote: str) -> str:
         if self.feedback is None:
             return "Feedback is not kept in this session."
-        self.feedback.record(
-            answer,
-            vote,
-            chat=f"console:{os.getuid()}",
-            answer_id=self.last_id,
-            build_id=self.engine.store.manifest.build_id,
-        )
+        try:
+            self.feedback.record(
+                answer,
+                vote,
+                chat=f"console:{os.getuid()}",
+                answer_id=self.last_id,
+                build_id=self.engine.store.manifest.build_id,
+            )
+        except NewsdeskError as error:  # a read-only or full disk: say so, keep the session
+            return f"Could not record your vote: {describe_error(error)}"
         return f"Thanks: noted {'👍' if vote == GOOD else '👎'} (a second vote replaces it)."
 
     def _quotes(self, name: str) -> None:
