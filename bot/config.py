@@ -94,7 +94,11 @@ class Settings(BaseSettings):
     passage_max_words: int = Field(_CHUNKING.passage_max_words, ge=20, le=2000)
     sentence_max_chars: int = Field(_CHUNKING.sentence_max_chars, ge=100, le=100_000)
     feedback_max_mb: float = Field(
-        5.0, gt=0, le=1024, description="Past this the feedback log drops its oldest half."
+        5.0,
+        gt=0,
+        le=1024,
+        description="Past this the feedback log keeps each voter's latest vote, "
+        "then drops its oldest votes.",
     )
     log_level: str = Field("WARNING", pattern="(?i)^(debug|info|warning|error|critical)$")
     follow_up_minutes: float = Field(

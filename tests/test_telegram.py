@@ -25,7 +25,7 @@ from bot.bench.fake_telegram.running import serving
 from bot.bench.fake_telegram.server import BOT_ID, BOT_USERNAME, FakeBotApi
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
-from bot.feedback import FEEDBACK_FILE, chat_hash
+from bot.feedback import FEEDBACK_FILE, FeedbackLog
 from bot.telegram.app import build_application, run_bot
 from bot.telegram.render import MAX_MESSAGE_CHARS, render_lines
 from bot.telegram.replies import MAX_QUOTES_SHOWN, quotes_lines
@@ -153,7 +153,7 @@ def test_thumbs_up_writes_one_line_to_the_feedback_log(api: FakeBotApi, engine: 
     [line] = log.read_text(encoding="utf-8").splitlines()
     vote = json.loads(line)
     assert vote["vote"] == "good" and vote["question"] == RAQQA_QUESTION
-    assert vote["chat"] == chat_hash(ALICE) and str(ALICE) not in line
+    assert vote["chat"] == FeedbackLog(log, 2**20).chat_hash(ALICE) and str(ALICE) not in line
     assert vote["build_id"] == engine.store.manifest.build_id
     assert vote["source"]["paragraph"] == 2 and "Mustafa Bali" in vote["sentence"]
     thanks = [c.params.get("text") for c in api.calls_to("answerCallbackQuery")]

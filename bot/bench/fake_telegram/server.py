@@ -57,6 +57,7 @@ class _State:
     faults: dict[str, deque[_PlannedFault]] = field(default_factory=dict)
     faulted: list[tuple[Fault, ApiCall]] = field(default_factory=list)
     handed_at: dict[int, float] = field(default_factory=dict)  # update id -> first getUpdates
+    offset: int = 0  # the highest getUpdates offset seen: updates below it are acknowledged
 
 
 class FakeBotApi:
@@ -108,6 +109,18 @@ class FakeBotApi:
         planned = _PlannedFault(fault, retry_after, hang_seconds)
         with self._changed:
             self._state.faults.setdefault(method, deque()).extend([planned] * count)
+
+    def pending_updates(self) -> list[int]:
+        """Ids of the updates the bot has not yet acknowledged (by a later getUpdates offset)."""
+        with self._changed:
+            return [
+                u["update_id"] for u in self._state.updates if u["update_id"] >= self._state.offset
+            ]
+
+    def clear_faults(self) -> None:
+        """Serve every call again (the faults planned and not yet used are dropped)."""
+        with self._changed:
+            self._state.faults.clear()
 
     @property
     def faulted(self) -> list[tuple[Fault, ApiCall]]:
@@ -256,6 +269,7 @@ class FakeBotApi:
         timeout = min(float(params.get("timeout", "0") or 0), LONG_POLL_CAP_SECONDS)
         deadline = time.monotonic() + timeout
         with self._changed:
+            self._state.offset = max(self._state.offset, offset)
             self._state.updates = [u for u in self._state.updates if u["update_id"] >= offset]
             while not self._state.updates and time.monotonic() < deadline:
                 self._changed.wait(deadline - time.monotonic())
