@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from index.analysis.embedder import Embedder
 from index.build.builder import BuildOptions, build_index
-from index.errors import IndexFolderError
-from index.storage.folder import MARKER_FILE
+from index.errors import IndexFolderError, IndexWriteError
+from index.storage.folder import LOCK_FILE, MARKER_FILE
 from index.storage.store import current_build
 
 
@@ -26,6 +28,51 @@ def _snapshot(folder: Path) -> dict[str, bytes | str]:
         elif path.is_file():
             found[key] = path.read_bytes()
     return found
+
+
+def _newsdesk(
+    *args: str, cwd: Path, as_user: Callable[[], None] | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The real command line in a subprocess; ``as_user`` runs in the child before it starts."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=as_user,
+    )
+
+
+def _one_line(result: subprocess.CompletedProcess[str], starts: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(f"newsdesk: {starts}"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+_PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE = 24, 1
+
+
+def _bound_by_modes() -> None:
+    """In the child: root loses the power to write where a folder's mode forbids it, as any
+    other user has (the tests may run as root)."""
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def _read_only(folder: Path) -> None:
+    folder.chmod(0o555)
+    probe = subprocess.run(
+        ["touch", str(folder / "probe")], preexec_fn=_bound_by_modes, capture_output=True
+    )
+    if probe.returncode == 0:
+        (folder / "probe").unlink()
+        folder.chmod(0o755)
+        pytest.skip("this user writes in read-only folders")
 
 
 def _user_folder(root: Path) -> Path:
@@ -172,3 +219,62 @@ def test_a_build_is_on_disk_before_it_becomes_live(
     assert files <= {path.split("/.staging-", 1)[1].split("/", 1)[-1] for path in staging}
     assert str(report.folder.parent) in before_swap  # the rename into builds/
     assert str(tmp_path / "index") in synced[swapped[0] :]  # the swapped link
+
+
+@pytest.mark.parametrize("command", [("index", "build"), ("ask", "Who left Raqqa?"), ("console",)])
+def test_an_index_folder_below_a_file_is_one_line_for_every_command(
+    seeds: Path, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    before = _snapshot(tmp_path)
+    result = _newsdesk(*command, cwd=tmp_path, INDEX_DIR="notes.txt/index")
+    _one_line(result, "the index folder notes.txt/index cannot be made: notes.txt is a file")
+    assert _snapshot(tmp_path) == before
+
+
+def test_a_read_only_index_folder_is_one_line_and_left_as_it_was(
+    seeds: Path, tmp_path: Path
+) -> None:
+    """Empty, built, or with only builds/ read-only: refused before the model loads, nothing
+    written; a built index still answers."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _read_only(empty)
+    result = _newsdesk("index", "build", cwd=tmp_path, as_user=_bound_by_modes, INDEX_DIR="empty")
+    _one_line(result, "cannot write in the index folder empty (Permission denied)")
+    assert list(empty.iterdir()) == []
+
+    assert _newsdesk("index", "build", cwd=tmp_path).returncode == 0
+    index_dir = tmp_path / "var" / "index"
+    (index_dir / LOCK_FILE).unlink()  # the lock, too, must not be made
+    for read_only in (index_dir, index_dir / "builds"):
+        before = _snapshot(index_dir)
+        _read_only(read_only)
+        result = _newsdesk("index", "build", "--full", cwd=tmp_path, as_user=_bound_by_modes)
+        _one_line(result, "cannot write in the index folder var/index (Permission denied)")
+        assert _snapshot(index_dir) == before
+        asked = _newsdesk("ask", "Who said the final battle could take hours or days?",
+                          cwd=tmp_path, as_user=_bound_by_modes)  # fmt: skip
+        assert asked.returncode == 0 and "Mustafa Bali" in asked.stdout, asked.stderr
+        read_only.chmod(0o755)
+
+
+def test_a_swap_that_cannot_be_written_leaves_the_live_index_alone(
+    seeds: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index_dir = tmp_path / "index"
+    live = build_index(seeds, index_dir, embedder, BuildOptions()).folder
+    before = _snapshot(index_dir)
+
+    real_replace = os.replace
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        if Path(target).name == "current":  # the folder made read-only mid-build
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(IndexWriteError, match=r"cannot make the new index live in .*unchanged"):
+        build_index(seeds, index_dir, embedder, BuildOptions(full=True))
+    assert current_build(index_dir) == live
+    assert _snapshot(index_dir) == before

@@ -48,6 +48,7 @@ from index.corpus.passages import ChunkingSettings, SplitArticle, split_article
 from index.errors import (
     ArticleSkipped,
     BuildInProgressError,
+    IndexFolderError,
     IndexWriteError,
     NewsdeskError,
     VectorEngineError,
@@ -64,6 +65,7 @@ from index.storage.dense import (
 from index.storage.folder import (
     BUILDS_FOLDER,
     CURRENT_LINK,
+    LOCK_FILE,
     STAGING_PREFIX,
     claim_index_folder,
     is_staging_folder,
@@ -92,7 +94,6 @@ from index.storage.store import (
 
 log = logging.getLogger(__name__)
 
-LOCK_FILE = ".build.lock"
 # Articles are read, embedded, tagged and written in batches of about this many sentences: the
 # build holds one batch (some 40 MB of vectors and objects), not the corpus.
 BUILD_BATCH = 16_384
@@ -199,7 +200,9 @@ def build_index(
 
     ``tagger`` defaults to spaCy's small English pipeline. Raises ``NoArticlesError`` when there
     is nothing to index, ``BuildInProgressError`` when another build of ``index_dir`` is
-    running; the live index is then untouched.
+    running, ``IndexFolderError`` when ``index_dir`` cannot be used (someone's folder, below a
+    file, read-only), ``IndexWriteError`` when the new build cannot be written or made live;
+    the live index is then untouched.
     """
     claim_index_folder(index_dir, seeds_dir)
     with _build_lock(index_dir):
@@ -214,8 +217,14 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
     ``flock`` is released by the kernel when its holder dies, so a crashed build never leaves
     the folder locked, and under the lock any staging folder is a crashed build's leftover.
     """
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / LOCK_FILE).open("a") as handle:
+    try:
+        handle = (index_dir / LOCK_FILE).open("a")
+    except OSError as error:  # claimed a moment ago: made read-only, or its disk gone, since
+        raise IndexFolderError(
+            f"cannot write in the index folder {index_dir} ({error.strerror or error}); "
+            "make it writable, or point the index at a folder that is"
+        ) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -259,7 +268,8 @@ def _build(
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     builds = index_dir / BUILDS_FOLDER
     staging = builds / f"{STAGING_PREFIX}{build_id}"
-    staging.mkdir(parents=True)
+    with _writing(builds):
+        staging.mkdir(parents=True)
     writer: BuildWriter | None = None
     old_metadata: Metadata | None = None
     try:
@@ -329,8 +339,14 @@ def _build(
     replaced = _live_dense(index_dir)
     try:
         swap_current(index_dir, final)
-    except BaseException:
+    except BaseException as error:
         _drop_engine_collection(options.milvus, report.dense)
+        if isinstance(error, OSError):  # the link was not replaced: the build never went live
+            shutil.rmtree(final, ignore_errors=True)
+            raise IndexWriteError(
+                f"cannot make the new index live in {index_dir} ({error.strerror or error}); "
+                "the live index is unchanged"
+            ) from None
         raise
     sync_folder(index_dir)  # the swap itself survives a power loss before the old is deleted
     remove_old_builds(builds, keep=final)

@@ -27,7 +27,11 @@ def swap_current(index_dir: Path, build: Path) -> None:
     temporary = index_dir / f".{CURRENT_LINK}-{build.name}"
     temporary.unlink(missing_ok=True)
     os.symlink(build.relative_to(index_dir), temporary)
-    os.replace(temporary, index_dir / CURRENT_LINK)
+    try:
+        os.replace(temporary, index_dir / CURRENT_LINK)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def sync_tree(folder: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from pathlib import Path
 
 from index.errors import IndexFolderError
@@ -21,12 +22,28 @@ MARKER_FILE = ".newsdesk-index"
 CURRENT_LINK = "current"
 BUILDS_FOLDER = "builds"
 STAGING_PREFIX = ".staging-"
+LOCK_FILE = ".build.lock"  # flock'ed by a build: one build of a folder at a time
 # Build folders are named "<UTC time>-<6 hex>"; nothing else under builds/ is ever deleted.
 BUILD_NAME = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{6}$")
 
 
 def claim_index_folder(index_dir: Path, seeds_dir: Path) -> None:
-    """Let a build write (and delete) under ``index_dir``, or raise ``IndexFolderError``."""
+    """Let a build write (and delete) under ``index_dir``, or raise ``IndexFolderError``.
+
+    Checked before a build loads its model, so a folder it cannot use (someone's, below a
+    file, read-only) is one line at once, with nothing written.
+    """
+    try:
+        _claim(index_dir, seeds_dir)
+    except (OSError, RuntimeError) as error:  # RuntimeError: a link loop, up to Python 3.12
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise IndexFolderError(
+            f"cannot write in the index folder {index_dir} ({reason}); "
+            "make it writable, or point the index at a folder that is"
+        ) from None
+
+
+def _claim(index_dir: Path, seeds_dir: Path) -> None:
     index, seeds = index_dir.resolve(), seeds_dir.resolve()
     if index == seeds or index.is_relative_to(seeds) or seeds.is_relative_to(index):
         raise IndexFolderError(
@@ -38,9 +55,17 @@ def claim_index_folder(index_dir: Path, seeds_dir: Path) -> None:
             f"the index folder {index_dir} is a file, not a folder; "
             "point the index at a new or empty folder"
         )
+    blocking = _file_above(index_dir)
+    if blocking is not None:
+        raise IndexFolderError(
+            f"the index folder {index_dir} cannot be made: {blocking} is a file, not a folder; "
+            "point the index at a folder"
+        )
     if (index_dir / MARKER_FILE).is_file():
+        _check_writable(index_dir)
         return
-    if index_dir.is_dir() and any(index_dir.iterdir()):
+    # A folder holding only a build's lock holds nothing of anyone's.
+    if index_dir.is_dir() and any(entry.name != LOCK_FILE for entry in index_dir.iterdir()):
         if _looks_like_an_index(index_dir):
             raise IndexFolderError(
                 f"the index folder {index_dir} looks like an index but is not marked as "
@@ -57,6 +82,24 @@ def claim_index_folder(index_dir: Path, seeds_dir: Path) -> None:
         json.dumps({"newsdesk": "index folder; builds under it are replaced and deleted"}) + "\n",
         encoding="utf-8",
     )
+
+
+def _check_writable(index_dir: Path) -> None:
+    """Raise ``OSError`` now, not after the model and the embedding, when a build could not
+    write the lock, its build folder or the ``current`` link. An unnamed temporary file
+    (``O_TMPFILE``) tries each folder and leaves nothing behind."""
+    for folder in (index_dir, index_dir / BUILDS_FOLDER):
+        if folder.is_dir():
+            tempfile.TemporaryFile(dir=folder).close()
+    (index_dir / LOCK_FILE).open("a").close()
+
+
+def _file_above(index_dir: Path) -> Path | None:
+    """The file in the way when ``index_dir`` lies below one (``notes.txt/index``), else None."""
+    for parent in index_dir.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
 
 
 def _looks_like_an_index(index_dir: Path) -> bool:
