@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from bot.bench.fake_telegram.server import FakeBotApi
 from bot.bench.milvus_server import free_port, milvus_server
+from bot.config import Settings
+from bot.telegram.app import run_bot
 from index.analysis.embedder import Embedder
 from index.build.builder import BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
 from index.errors import VectorEngineError
 from index.storage.manifest import read_manifest
-from index.storage.milvus_dense import MilvusAddress, MilvusDense
+from index.storage.milvus_dense import MilvusAddress, MilvusDense, redacted_uri
 from index.storage.store import FAISS_FILE, current_build, open_index
+from tests.conftest import BOT_TOKEN
 from tests.test_cli import newsdesk
 
 
@@ -111,3 +117,57 @@ def test_the_cli_answers_from_milvus_lite_and_says_when_it_is_down(
     [line] = refused.stderr.strip().splitlines()
     assert line.startswith(f"newsdesk: the vector engine at {down} failed or cannot be reached")
     assert line.endswith("start it, or set MILVUS_URI to where it runs")
+
+
+SECRET = "s3cret-pass"
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        (f"http://bob:{SECRET}@127.0.0.1:19530", "http://***@127.0.0.1:19530"),
+        (f"https://bob:pa/{SECRET}@host/db", "https://***@host/db"),  # "/" typed unescaped
+        (f"http://host:19530/?x=1&Token={SECRET}#f", "http://host:19530/?x=1&Token=***#f"),
+        (f"bob:{SECRET}@host:19530", "***@host:19530"),
+        ("/home/me@work/milvus.db", "/home/me@work/milvus.db"),  # a path, not credentials
+        ("http://host:19530", "http://host:19530"),
+    ],
+)
+def test_credentials_in_an_address_are_never_shown(uri: str, shown: str) -> None:
+    assert redacted_uri(uri) == shown
+    address = MilvusAddress(uri, token=f"root:{SECRET}")
+    assert address.shown == shown
+    assert SECRET not in repr(address) and SECRET not in str(address)
+
+
+def test_the_cli_line_for_a_down_engine_hides_the_credentials(seeds: Path, tmp_path: Path) -> None:
+    port = free_port()
+    uri = f"http://bob:{SECRET}@127.0.0.1:{port}/?token={SECRET}"
+    for args in (("index", "build"), ("ask", "How many civilians left?")):
+        refused = newsdesk(*args, cwd=tmp_path, VECTOR_BACKEND="milvus", MILVUS_URI=uri)
+        assert refused.returncode == 1
+        *building, line = refused.stderr.strip().splitlines()  # ask: "building it first"
+        assert len(building) == (args[0] == "ask") and "Traceback" not in refused.stderr
+        assert line.startswith(
+            f"newsdesk: the vector engine at http://***@127.0.0.1:{port}/?token=*** failed"
+        )
+        assert SECRET not in refused.stderr + refused.stdout
+
+
+def test_the_bot_start_hides_the_credentials(
+    seeds: Path, tmp_path: Path, api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token=SecretStr(BOT_TOKEN),
+        telegram_base_url=api.base_url,
+        seeds_dir=seeds,
+        index_dir=tmp_path / "index",
+        vector_backend="milvus",
+        milvus_uri=f"http://bob:{SECRET}@127.0.0.1:{free_port()}",
+        milvus_token=SecretStr(f"root:{SECRET}"),
+    )
+    with caplog.at_level(logging.DEBUG), pytest.raises(VectorEngineError) as refused:
+        run_bot(settings)
+    assert "the vector engine at http://***@127.0.0.1:" in str(refused.value)
+    assert SECRET not in str(refused.value) and SECRET not in caplog.text

@@ -32,7 +32,32 @@ _ID_FIELD = "id"
 _Result = TypeVar("_Result")
 
 
-@dataclass(frozen=True)
+# Query parameters whose value is a secret (``?token=...``), matched case-insensitively.
+_SECRET_PARAM = re.compile(
+    r"([?&;](?:token|password|passwd|pwd|secret|api[_-]?key|access[_-]?key|auth)=)[^&;#]*",
+    re.IGNORECASE,
+)
+HIDDEN = "***"
+
+
+def redacted_uri(uri: str) -> str:
+    """``uri`` fit to print or log: its user and password (``http://***@host:19530``) and any
+    secret query parameter (``?token=***``) hidden. Every URI the library words goes through
+    here: a cluster's address often carries its credentials (``https://user:password@host``).
+
+    Anything up to the last ``@`` after the scheme counts as credentials, so a password with
+    ``/``, ``?`` or ``@`` in it (unescaped, as people type them) is hidden whole; a path with
+    ``@`` in a folder's name (``/home/me@work/milvus.db``) is left as it is.
+    """
+    scheme, separator, rest = uri.partition("://")
+    if not separator:
+        scheme, rest = "", uri
+    if "@" in rest and (separator or "/" not in rest.rpartition("@")[0]):
+        rest = f"{HIDDEN}@{rest.rpartition('@')[2]}"
+    return scheme + separator + _SECRET_PARAM.sub(rf"\1{HIDDEN}", rest)
+
+
+@dataclass(frozen=True, repr=False)
 class MilvusAddress:
     """Where the engine is: a Milvus Lite file (``/path/milvus.db``) or a server's URI
     (``http://host:19530``), and the token a cluster wants (``user:password``, or none)."""
@@ -42,6 +67,15 @@ class MilvusAddress:
     # Seconds to connect, and for a search or a count, before the engine counts as unreachable
     # (filling and loading a collection take as long as they take).
     timeout: float = 10.0
+
+    @property
+    def shown(self) -> str:
+        """The URI as messages and logs give it: without its credentials."""
+        return redacted_uri(self.uri)
+
+    def __repr__(self) -> str:  # a logged or traced address keeps its secrets too
+        token = HIDDEN if self.token else ""
+        return f"MilvusAddress(uri={self.shown!r}, token={token!r}, timeout={self.timeout})"
 
 
 def collection_prefix(index_dir: Path) -> str:
@@ -84,11 +118,18 @@ def _guarded(address: MilvusAddress, call: Callable[[], _Result]) -> _Result:
     try:
         return call()
     except MilvusException as error:
-        reason = getattr(error, "message", "") or str(error)
+        reason = _without_secrets(getattr(error, "message", "") or str(error), address)
         raise VectorEngineError(
-            f"the vector engine at {address.uri} failed or cannot be reached ({reason})",
+            f"the vector engine at {address.shown} failed or cannot be reached ({reason})",
             Remedy.CHECK_ENGINE,
         ) from None
+
+
+def _without_secrets(text: str, address: MilvusAddress) -> str:
+    """A client's message with the address's URI redacted and its token hidden (pymilvus quotes
+    the URI it could not use: "uri: https://user:password@host is illegal")."""
+    text = text.replace(address.uri, address.shown)
+    return text.replace(address.token, HIDDEN) if address.token else text
 
 
 class MilvusDense:
@@ -161,7 +202,7 @@ class MilvusDense:
         try:
             if not _guarded(address, lambda: client.has_collection(name)):
                 raise VectorEngineError(
-                    f"the vector engine at {address.uri} has no collection {name} for this index",
+                    f"the vector engine at {address.shown} has no collection {name} for this index",
                     Remedy.REBUILD,
                 )
             _guarded(address, lambda: client.load_collection(name))
