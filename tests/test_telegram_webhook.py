@@ -120,6 +120,7 @@ def test_webhook_refuses_requests_without_the_secret(api: FakeBotApi, seed_engin
         assert post(url, question_update(3, 4003), secret=SECRET) == 200  # delivered again
         api.wait_for_messages(4003, 1, timeout=20, settle=1.0)
         assert post(url, b"{not json", secret=SECRET) == 400
+        assert post(url, b"[" * 100_000 + b"]" * 100_000, secret=SECRET) == 400  # too deep
         assert post(url, b'{"update_id": 5, "message": "' + b"\xff" + b'"}', secret=SECRET) == 400
         assert post(url, b'{"update_id": 6, "message": {"text": "no chat"}}', secret=SECRET) == 200
         assert refused_while_sending(url, b"x" * (MAX_UPDATE_BYTES + 1), SECRET, 413)

@@ -34,7 +34,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.runtime import configure_logging
-from bot.telegram import handlers
+from bot.telegram import handlers, reindexing
 from bot.telegram.gate import gate
 from bot.telegram.intake import FairProcessor, PacedBot, UpdateIntake, read_update
 from bot.telegram.journal import JOURNAL_FILE, UpdateJournal
@@ -197,7 +197,7 @@ def add_handlers(application: NewsApplication) -> None:
     application.add_handler(CommandHandler("new", handlers.new_command))
     application.add_handler(CommandHandler("quotes", handlers.quotes_command))
     application.add_handler(CommandHandler("stats", handlers.stats_command))
-    application.add_handler(CommandHandler("reindex", handlers.reindex_command))
+    application.add_handler(CommandHandler("reindex", reindexing.reindex_command))
     application.add_handler(CallbackQueryHandler(handlers.button_callback))
     text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(text & private, handlers.private_message))
@@ -243,7 +243,7 @@ class NewsdeskApplication(Application):
 
     async def stop(self) -> None:
         desk = desk_of(self)
-        desk.stopping.set()
+        await reindexing.stop_reindex(desk)
         try:
             await super().stop()
         finally:

@@ -43,12 +43,8 @@ from bot.telegram.replies import (
     QUESTION_TOO_LONG,
     QUOTES_USAGE,
     READ_AS,
-    REINDEX_FAILED,
-    REINDEX_RUNNING,
-    REINDEX_STARTED,
     SORRY,
     VOTED,
-    describe_reindex,
     describe_stats,
     help_lines,
     quotes_lines,
@@ -281,49 +277,6 @@ async def stats_command(update: Update, context: NewsContext) -> None:
     if message is None or not await admin_only(update, context):
         return
     await reply_all(message, render_lines(describe_stats(context.engine.stats())))
-
-
-async def reindex_command(update: Update, context: NewsContext) -> None:
-    """Admins only: rebuild the index in a thread while questions keep being answered.
-
-    The rebuild runs as its own task, so it holds none of the bot's update places
-    (``TELEGRAM_MAX_IN_FLIGHT``); the desk's lock keeps it to one at a time.
-    """
-    message = update.effective_message
-    if message is None or not await admin_only(update, context):
-        return
-    lock = context.desk.reindex_lock
-    if lock.locked():
-        await message.reply_text(REINDEX_RUNNING)
-        return
-    await lock.acquire()  # an unlocked asyncio.Lock is taken at once: no other /reindex between
-    try:
-        await message.reply_text(REINDEX_STARTED)
-    except BaseException:
-        lock.release()
-        raise
-    context.application.create_task(_reindex(message, context), update=update)
-
-
-async def _reindex(message: Message, context: NewsContext) -> None:
-    """Rebuild, swap, and tell the admin what changed (or why nothing did); frees the lock."""
-    desk = context.desk
-    reason: str | None = None
-    try:
-        report = await asyncio.to_thread(context.engine.reindex, should_stop=desk.stopping.is_set)
-    except NewsdeskError as error:  # the live index is untouched: say why, keep answering
-        logger.warning("reindex failed: %s", error)
-        reason = describe_error(error)
-    except OSError as error:  # the index folder cannot be written (read-only, full)
-        logger.warning("reindex failed: %s", error)
-        reason = f"the index folder cannot be written ({type(error).__name__})"
-    finally:
-        desk.reindex_lock.release()
-    if reason is not None:
-        if not desk.stopping.is_set():
-            await message.reply_text(REINDEX_FAILED.format(reason=reason))
-        return
-    await reply_all(message, render_lines(describe_reindex(report, context.engine.stats())))
 
 
 async def unknown_command(update: Update, context: NewsContext) -> None:

@@ -58,6 +58,7 @@ class Desk:
     refusals: RefusalMemory = field(default_factory=RefusalMemory)
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)  # a reindex stops early
+    reindex_task: asyncio.Task[None] | None = None
     typing_after: float = TYPING_AFTER_SECONDS
 
     @classmethod
