@@ -24,6 +24,7 @@ from bot.runtime import build_setup, check_build_folders, configure_logging
 from bot.text_render import quote_lines, render_answer
 from index.answering.quotes import speaker_name
 from index.answering.time_words import BadDateError, parse_day
+from index.corpus.articles import printable_name
 from index.errors import NewsdeskError
 from index.storage.manifest import read_manifest
 from index.storage.store import current_build
@@ -145,7 +146,7 @@ def index_build(ctx: click.Context, full: bool) -> None:
     finally:
         display.close()
     for skipped in report.skipped:
-        click.echo(f"warning: {skipped}", err=True)
+        click.echo(f"warning: {printable_name(str(skipped))}", err=True)
     click.echo(describe_build(report))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.feedback import BAD, GOOD, FeedbackSummary
 from index.analysis.embedder import DEFAULT_MODEL
 from index.build.builder import BuildReport
-from index.corpus.articles import printable
+from index.corpus.articles import printable, printable_name
 from index.errors import NewsdeskError, Remedy
 from index.storage.dense import DenseParams
 from index.storage.manifest import Manifest
@@ -53,7 +53,7 @@ def plural(count: int, noun: str) -> str:
 
 def _some(names: list[str], shown: int = SHOWN_NAMES) -> str:
     """The first ``shown`` names, and how many more."""
-    text = ", ".join(printable(name) for name in names[:shown])
+    text = ", ".join(printable_name(name) for name in names[:shown])
     return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
@@ -114,7 +114,7 @@ def describe_manifest(
         (
             entry.date,
             f"{entry.title} {key}",
-            f"    - {entry.title} ({entry.date or 'undated'}), {printable(key)}: "
+            f"    - {printable(entry.title)} ({entry.date or 'undated'}), {printable_name(key)}: "
             f"{plural(entry.sentence_count, 'sentence')}",
         )
         for key, entry in manifest.articles.items()

@@ -9,6 +9,7 @@ fake Bot API's own regular-expression check.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
@@ -31,6 +32,7 @@ from bot.telegram.render import (
 )
 from bot.telegram.replies import EXPIRED, sources_lines
 from index.answering.answer import Answer, Mark, MoreHit, Source
+from index.corpus.articles import printable_name
 from index.storage.metadata import ArticleRecord
 from tests.conftest import bot_settings_for
 
@@ -225,6 +227,21 @@ def test_lines_of_hostile_titles_are_sendable(titles: list[str], dates: list[str
         for n, title in enumerate(titles)
     ]
     assert_sendable(render_lines(sources_lines(articles)))
+
+
+# What a terminal acts on, or reads a name as another by: no file name may print one raw.
+_TERMINAL_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.one_of(hostile_text, st.binary(max_size=60).map(os.fsdecode)))
+@example(name="\x1b]0;pwned\x07\x1b[2Jnotes.txt")
+def test_any_file_name_prints_as_one_safe_line(name: str) -> None:
+    shown = printable_name(name)
+    assert not _TERMINAL_UNSAFE.search(shown)
+    shown.encode("utf-8")  # no lone surrogate (a name that is not UTF-8) reaches the terminal
+    if not _TERMINAL_UNSAFE.search(name) and name.isprintable():
+        assert shown == name  # an ordinary name, of any script, is shown as it is
 
 
 def test_forged_callback_data_gets_nothing_from_the_articles(

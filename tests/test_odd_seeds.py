@@ -50,6 +50,13 @@ def peak_rss_mb_of(command: list[str], cwd: Path) -> tuple[int, str, str, float]
     )
 
 
+def newsdesk(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real command line, as a person runs it in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
 def test_a_100_mb_article_is_skipped_unread_and_the_rest_indexed(
     seeds: Path, tmp_path: Path
 ) -> None:
@@ -192,33 +199,42 @@ def test_links_out_of_the_seeds_folder_are_skipped_and_never_served(
     (seeds / "mail").symlink_to(outside / "mail", target_is_directory=True)
     (seeds / "again.txt").symlink_to("raqqa-2017-10-15.txt")  # inside: read
     (seeds / "loop").symlink_to(seeds, target_is_directory=True)  # inside: walked anyway
-    built = subprocess.run(
-        [sys.executable, "-m", "bot", "index", "build"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    built = newsdesk("index", "build", cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     assert "warning: skipped codes.txt: links outside the seeds folder" in built.stderr
     assert "warning: skipped mail: links outside the seeds folder" in built.stderr
     assert "Added: again.txt, raqqa-2017-10-15.txt" in built.stdout
     assert "2 files skipped" in built.stdout
-    listed = subprocess.run(
-        [sys.executable, "-m", "bot", "index", "info", "--all"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    listed = newsdesk("index", "info", "--all", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "Vault" not in listed.stdout and "codes.txt" not in listed.stdout
-    asked = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "What is the vault code?"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    asked = newsdesk("ask", "What is the vault code?", cwd=tmp_path)
     assert asked.returncode == 0, asked.stderr
     assert "4471" not in asked.stdout
+
+
+def test_file_names_reach_the_terminal_escaped(seeds: Path, tmp_path: Path) -> None:
+    """A name that would set the terminal's title and clear it is shown as escapes; a name
+    that is not UTF-8 is skipped (the index keeps names as text), its bytes shown as values."""
+    title_and_clear = "\x1b]0;pwned\x07\x1b[2J"
+    (seeds / f"{title_and_clear}notes.bin").write_bytes(b"\x00")
+    (seeds / "\x1b[31mred\u202etxt.txt").write_text("Red\n\nThe red line holds.\n")
+    (seeds / os.fsdecode(b"caf\xe9.txt")).write_text("Cafe\n\nThe cafe opens.\n")
+    built = newsdesk("index", "build", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    shown = built.stdout + built.stderr
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert r"warning: skipped \x1b]0;pwned\x07\x1b[2Jnotes.bin: unknown kind" in built.stderr
+    assert r"warning: skipped caf\xe9.txt: its name is not UTF-8 text; rename it" in built.stderr
+    assert r"Added: \x1b[31mred\u202etxt.txt, raqqa-2017-10-15.txt" in built.stdout
+    listed = newsdesk("index", "info", cwd=tmp_path)
+    assert listed.returncode == 0 and r"\x1b[31mred\u202etxt.txt" in listed.stdout
+    assert "\x1b" not in listed.stdout
+
+    others = tmp_path / "others"
+    others.mkdir()
+    (others / f"{title_and_clear}scan.pdf").write_bytes(b"%PDF")
+    refused = newsdesk("--seeds", "others", "index", "build", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert r"found only files of other kinds: \x1b]0;pwned\x07\x1b[2Jscan.pdf" in refused.stderr
+    assert "\x1b" not in refused.stderr

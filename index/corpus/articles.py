@@ -45,6 +45,29 @@ def printable(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+# In a name, also tab and newline (a name is one line), the bidirectional embeddings, overrides
+# and isolates (they make a name read as another), and the lone surrogates that stand for the
+# bytes of a name that is not UTF-8.
+_UNSAFE_IN_NAMES = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def printable_name(name: str) -> str:
+    """``name`` (a file's name or path, or a line naming one) safe on a terminal and still
+    findable: each control character written as its escape (``\\x1b``), each undecodable byte
+    as its value (``\\xff``), so nothing in it drives the terminal (sets its title, clears it).
+    """
+    return _UNSAFE_IN_NAMES.sub(_escape, name)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for the byte code - 0xDC00
+        code -= 0xDC00
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 @dataclass(frozen=True)
 class Article:
     """One article: its title, ISO date (or None), and body paragraphs in reading order."""
@@ -117,6 +140,9 @@ def iter_articles(
     found_any = False
     for path in sorted(iter_article_files(folder, skipped)):
         relative = path.relative_to(folder).as_posix()
+        if not _is_utf8(relative):  # the index stores names as text: this one is bytes
+            skipped.append(ArticleSkipped(relative, "its name is not UTF-8 text; rename it"))
+            continue
         try:
             found, bad_lines = read_file(path, relative, max_article_bytes)
         except ArticleSkipped as skip:
@@ -139,6 +165,14 @@ def iter_articles(
         )
 
 
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_seeds_folder(folder: Path, named: int = 3) -> None:
     """Raise ``NoArticlesError`` now, before a model loads, when ``folder`` cannot give articles.
 
@@ -154,7 +188,7 @@ def check_seeds_folder(folder: Path, named: int = 3) -> None:
         others.append(path.relative_to(folder).as_posix())
     found = ""
     if others:
-        shown = ", ".join(printable(name) for name in others[:named])
+        shown = ", ".join(printable_name(name) for name in others[:named])
         more = f" and {len(others) - named} more" if len(others) > named else ""
         found = f" (found only files of other kinds: {shown}{more})"
     raise NoArticlesError(
