@@ -37,6 +37,30 @@ class ArticleEntry:
     sentence_count: int
 
 
+@dataclass(frozen=True)
+class Tail:
+    """The articles added since the last full build, kept beside its files (``segments.py``).
+
+    Ids run on past the full build's: sentence ids ``base_sentences`` and up have their
+    vectors in ``tail_vectors.npy``, passage ids ``base_passages`` and up are scored by a small
+    BM25 kept in memory. ``ids`` are the lengths of the id spaces (holes included): the
+    sentences and passages of removed or changed articles stay as holes until the next full
+    build, listed in ``removed_sentences.npy`` and ``removed_passages.npy``.
+    """
+
+    base_build: str
+    base_sentences: int
+    base_passages: int
+    id_sentences: int
+    id_passages: int
+    id_articles: int
+    encoded_by: str  # what made the tail's vectors: "question encoder" (ONNX) or "model"
+
+    @property
+    def tail_sentences(self) -> int:
+        return self.id_sentences - self.base_sentences
+
+
 @dataclass
 class Manifest:
     format: int
@@ -55,6 +79,7 @@ class Manifest:
     # The ONNX question encoder; None in an index built before there was one (the next build
     # adds it, reusing every vector) or by an embedder with no model to export.
     query_encoder: QueryEncoderInfo | None = None
+    tail: Tail | None = None  # None: a full build, every file its own
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -80,6 +105,7 @@ class Manifest:
                 if data.get("query_encoder")
                 else None
             ),
+            tail=(Tail(**data["tail"]) if data.get("tail") else None),
         )
 
 
