@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.conversation import DEFAULT_MINUTES
@@ -20,7 +22,7 @@ from index.answering.model import answer_model_fingerprint
 from index.build.builder import BuildOptions
 from index.corpus.passages import ChunkingSettings
 from index.storage.dense import DEFAULT_COMPRESS_LIMIT, DEFAULT_EXACT_LIMIT
-from index.storage.milvus_dense import MilvusAddress
+from index.storage.milvus_dense import MilvusAddress, redacted_uri
 
 _CHUNKING = ChunkingSettings()  # the library's defaults, written once
 
@@ -35,6 +37,19 @@ class IndexSetup:
     model_name: str
     chunking: ChunkingSettings
     build: BuildOptions
+
+
+def _is_engine_address(uri: str) -> bool:
+    """Empty (Milvus Lite in the index folder), a ``.db`` file, ``unix:PATH``, or
+    ``http[s]://`` or ``tcp://`` with a host: what pymilvus connects to."""
+    if not uri or uri.endswith(".db") or uri.startswith("unix:"):
+        return True
+    try:
+        parsed = urlsplit(uri)
+        port_ok = parsed.port is None or 0 < parsed.port < 65536
+    except ValueError:  # a port that is no number, a broken IPv6 host
+        return False
+    return parsed.scheme.lower() in {"http", "https", "tcp"} and bool(parsed.hostname) and port_ok
 
 
 class SettingsError(Exception):
@@ -133,6 +148,20 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+
+    @field_validator("milvus_uri")
+    @classmethod
+    def _engine_address(cls, uri: str, info: ValidationInfo) -> str:
+        """A URI pymilvus can connect to, checked here so that a typo is one line naming the
+        setting (pymilvus's own refusal is a traceback); the value shown is redacted."""
+        if info.data.get("vector_backend") != "milvus" or _is_engine_address(uri):
+            return uri
+        raise PydanticCustomError(
+            "milvus_uri",
+            "not a URI or a .db path: {uri} (write http://host:19530, or a file ending in .db "
+            "for Milvus Lite)",
+            {"uri": repr(redacted_uri(uri))},
+        )
 
     def milvus_address(self) -> MilvusAddress | None:
         """Where Milvus runs when it holds the vectors (VECTOR_BACKEND=milvus), else None."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +21,17 @@ from index.build.builder import BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
 from index.errors import VectorEngineError
 from index.storage.manifest import read_manifest
-from index.storage.milvus_dense import MilvusAddress, MilvusDense, redacted_uri
+from index.storage.milvus_dense import (
+    MilvusAddress,
+    MilvusDense,
+    check_reachable,
+    redacted_uri,
+)
 from index.storage.store import FAISS_FILE, current_build, open_index
 from tests.conftest import BOT_TOKEN
 from tests.test_cli import newsdesk
+
+SECRET = "s3cret-pass"
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +128,59 @@ def test_the_cli_answers_from_milvus_lite_and_says_when_it_is_down(
     assert line.startswith(f"newsdesk: the vector engine at {down} failed or cannot be reached")
     assert line.endswith("start it, or set MILVUS_URI to where it runs")
 
+    # The same file named in MILVUS_URI: pymilvus reads that variable on import and refused a
+    # .db path with its traceback before any of Newsdesk ran.
+    lite = str(tmp_path / "var" / "index" / "milvus.db")
+    named = newsdesk("ask", "How many civilians left?", cwd=tmp_path, **on_milvus(lite))
+    assert named.returncode == 0, named.stderr
+    assert "**Around 1,500**" in named.stdout
 
-SECRET = "s3cret-pass"
+
+def on_milvus(uri: str) -> dict[str, str]:
+    return {"VECTOR_BACKEND": "milvus", "MILVUS_URI": uri}
+
+
+def test_a_locked_milvus_lite_file_is_one_line(seeds: Path, tmp_path: Path) -> None:
+    """A console holds Milvus Lite's file; another command says so in one line, without
+    Milvus Lite's two logged tracebacks before it."""
+    built = newsdesk("index", "build", cwd=tmp_path, VECTOR_BACKEND="milvus")
+    assert built.returncode == 0, built.stderr
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"],
+        cwd=tmp_path,
+        env={**os.environ, "VECTOR_BACKEND": "milvus"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        holder.stdin.write(":sources\n")
+        holder.stdin.flush()
+        assert "article(s) indexed" in holder.stdout.readline()  # it has the file open
+        for args in (("ask", "How many civilians left?"), ("index", "build")):
+            refused = newsdesk(*args, cwd=tmp_path, VECTOR_BACKEND="milvus")
+            assert refused.returncode == 1
+            [line] = refused.stderr.strip().splitlines()
+            assert line.startswith("newsdesk: the vector engine at var/index/milvus.db failed")
+            assert "another process holds the lock on" in line
+    finally:
+        holder.communicate(":quit\n", timeout=60)
+
+
+@pytest.mark.parametrize("uri", ["not a uri", "localhost:19530", f"http://bob:{SECRET}@"])
+def test_a_milvus_uri_that_is_no_address_is_one_line(tmp_path: Path, uri: str) -> None:
+    refused = newsdesk("index", "build", cwd=tmp_path, **on_milvus(uri))
+    assert refused.returncode == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("newsdesk: bad setting MILVUS_URI: not a URI or a .db path: '")
+    assert SECRET not in line
+    assert not (tmp_path / "var").exists()  # refused before anything was read or written
+    # The FAISS side never connects to Milvus: the variable is not its business.
+    assert Settings(_env_file=None, milvus_uri=uri).milvus_uri == uri
+    # Given to the library anyway, it is the engine's one error, not pymilvus's traceback.
+    with pytest.raises(VectorEngineError, match="failed or cannot be reached"):
+        check_reachable(MilvusAddress(uri, timeout=2.0))
 
 
 @pytest.mark.parametrize(

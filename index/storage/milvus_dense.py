@@ -12,8 +12,14 @@ ids are the build's sentence ids, as in FAISS. BM25, the metadata and the fusion
 from __future__ import annotations
 
 import hashlib
+import importlib
+import logging
+import os
 import re
-from collections.abc import Callable
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -98,27 +104,97 @@ _CHANNEL_OPTIONS = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_wi
 
 
 def _client(address: MilvusAddress) -> Any:
+    _import_pymilvus()
     from pymilvus import MilvusClient
 
-    return _guarded(
-        address,
-        lambda: MilvusClient(
-            uri=address.uri,
-            token=address.token,
-            timeout=address.timeout,
-            grpc_options=_CHANNEL_OPTIONS,
-        ),
-    )
+    with _lite_logs_kept() as kept:
+        return _guarded(
+            address,
+            lambda: MilvusClient(
+                uri=address.uri,
+                token=address.token,
+                timeout=address.timeout,
+                grpc_options=_CHANNEL_OPTIONS,
+            ),
+            kept,
+        )
 
 
-def _guarded(address: MilvusAddress, call: Callable[[], _Result]) -> _Result:
-    """Run ``call``, turning the client's errors into one ``VectorEngineError``."""
+# pymilvus's own settings, read from the environment (and the ``.env`` it loads) on import.
+_PYMILVUS_VARIABLES = ("MILVUS_URI", "MILVUS_DEFAULT_CONNECTION")
+_IMPORT_LOCK = threading.Lock()
+
+
+def _import_pymilvus() -> None:
+    """Import pymilvus with its reading of ``MILVUS_URI`` turned off.
+
+    On import pymilvus takes ``MILVUS_URI`` as the address of a default connection and raises
+    on anything but ``http[s]://host``: Newsdesk's setting of the same name, a Milvus Lite
+    ``.db`` path included, stopped every Milvus command with pymilvus's traceback before any
+    code here ran. Each client is given its address, so the import sees those variables empty;
+    they are put back right after.
+    """
+    if "pymilvus" in sys.modules:
+        return
+    with _IMPORT_LOCK:
+        saved = {name: os.environ.get(name) for name in _PYMILVUS_VARIABLES}
+        os.environ.update(dict.fromkeys(_PYMILVUS_VARIABLES, ""))  # .env never overrides these
+        try:
+            importlib.import_module("pymilvus")
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+class _Kept(logging.Handler):
+    """A handler that keeps what it is given, for the error line to quote."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def _lite_logs_kept() -> Iterator[list[logging.LogRecord]]:
+    """Milvus Lite's log records while a client opens, kept instead of printed.
+
+    When Milvus Lite cannot open its file (another process holds it) it logs the reason with a
+    traceback at ERROR, and pymilvus raises only "Open local milvus failed": the reason goes
+    into the one ``VectorEngineError`` line instead of two tracebacks before it.
+    """
+    logger = logging.getLogger("milvus_lite")
+    handler, propagate = _Kept(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _guarded(
+    address: MilvusAddress,
+    call: Callable[[], _Result],
+    logged: Sequence[logging.LogRecord] = (),
+) -> _Result:
+    """Run ``call``, turning the client's errors into one ``VectorEngineError``; its reason is
+    the last exception in ``logged`` (what Milvus Lite logged meanwhile), else the client's."""
+    _import_pymilvus()
     from pymilvus.exceptions import MilvusException
 
     try:
         return call()
     except MilvusException as error:
-        reason = _without_secrets(getattr(error, "message", "") or str(error), address)
+        told = [str(record.exc_info[1]) for record in logged if record.exc_info]
+        reason = (told[-1] if told else "") or getattr(error, "message", "") or str(error)
+        reason = _without_secrets(reason, address)
         raise VectorEngineError(
             f"the vector engine at {address.shown} failed or cannot be reached ({reason})",
             Remedy.CHECK_ENGINE,
