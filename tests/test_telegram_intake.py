@@ -93,7 +93,7 @@ def test_the_journal_keeps_what_was_taken_until_it_is_done(tmp_path: Path) -> No
     path = tmp_path / JOURNAL_FILE
     journal = UpdateJournal(path)
     for update_id in (1, 2, 3):
-        journal.taken(update_id, {"update_id": update_id})
+        journal.taken(update_id, {"update_id": update_id, "text": "lone \ud800 surrogate"})
     journal.done(2)
     journal.sync()
     with path.open("ab") as handle:

@@ -155,7 +155,7 @@ class UpdateJournal:
         temporary = path.with_name(path.name + ".tmp")
         with temporary.open("w", encoding="utf-8") as handle:
             for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                handle.write(json.dumps(record) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o600)
@@ -165,7 +165,7 @@ class UpdateJournal:
     def _append(self, record: dict[str, Any]) -> None:
         if self._fd is None:
             return
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        line = (json.dumps(record) + "\n").encode("utf-8")
         try:
             os.write(self._fd, line)  # one write of a whole line: O_APPEND keeps it whole
         except OSError as error:
