@@ -64,6 +64,7 @@ class Engine:
         self._query_threads = store.query_encoder.threads if store.query_encoder else 1
         self._searcher = Searcher(store)  # questions go through the index's ONNX encoder
         self._build_lock = threading.Lock()
+        self._tagger = EntityTagger()  # spaCy, loaded by the first update that needs it
         self._retired: IndexStore | None = None  # the store a reindex replaced, closed at the next
         self._started = time.monotonic()
         self._questions = 0
@@ -182,12 +183,19 @@ class Engine:
         (``BuildCancelledError``) and the live index stays as it was.
         """
         with self._build_lock:
-            embedder = self.embedder
             report = build_setup(
-                self.setup, full=full, embedder=embedder, progress=_stopper(should_stop)
+                self.setup,
+                full=full,
+                embedder=self._embedder,  # None: new articles go through the question encoder
+                progress=_stopper(should_stop),
+                tagger=self._tagger,
+                load=lambda: self.embedder,
             )
+            if report.folder == self.store.folder:
+                return report  # nothing changed: the live index stands
             previous = self._searcher.store
-            store = _open(self.setup, embedder.info.fingerprint, self._query_threads)
+            fingerprint = self._embedder.info.fingerprint if self._embedder else None
+            store = _open(self.setup, fingerprint, self._query_threads)
             self._searcher = Searcher(store)
             # A question that began before the swap may still read the previous store, so it is
             # closed one reindex later (questions take milliseconds, reindexes minutes).

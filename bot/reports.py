@@ -79,6 +79,12 @@ def describe_build(report: BuildReport) -> str:
         f"{plural(report.passages, 'passage')}; {describe_dense(report.dense)}.",
     ]
     lines += changed_lines(report)
+    if report.tail_sentences is not None:
+        lines.append(
+            f"Updated through the index's tail ({plural(report.tail_sentences, 'sentence')} "
+            "since the last full build; a full build folds them in when they grow, or now "
+            "with --full)."
+        )
     if report.retrained:
         lines.append(f"{report.retrained}.")
     if report.full_reason:

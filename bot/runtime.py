@@ -8,13 +8,22 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
 
 from bot.config import IndexSetup
-from index.analysis.embedder import Embedder, load_embedder
+from index.analysis.embedder import Embedder, load_embedder, model_fingerprint
+from index.analysis.entities import EntityTagger
+from index.analysis.query_encoder import QueryEncoder
 from index.build.builder import BuildReport, build_index
 from index.build.progress import ProgressCallback
+from index.build.update import SentenceEncoder, update_tail
 from index.corpus.articles import check_seeds_folder
+from index.errors import NewsdeskError
 from index.storage.folder import claim_index_folder
+from index.storage.manifest import Manifest
 
 # Libraries that talk at INFO (model loading bars, HTTP request lines) are kept at WARNING.
 _NOISY_LOGGERS = ("httpx", "httpcore", "sentence_transformers", "transformers", "bm25s", "faiss")
@@ -39,13 +48,14 @@ def configure_logging(level: str) -> None:
 
 
 def load_build_embedder(setup: IndexSetup) -> Embedder:
-    """Load the sentence-transformers model (torch: seconds), for a build."""
+    """Load the sentence-transformers model (torch: seconds), for a build, encoding in the
+    precision the settings ask for (``EMBED_PRECISION``; auto: bf16 where the CPU has it)."""
     # Imported here, not at start: importing transformers costs a second that questions,
     # which never load it, should not pay.
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
-    return load_embedder(setup.model_name)
+    return load_embedder(setup.model_name, precision=setup.embed_precision)
 
 
 def check_build_folders(setup: IndexSetup) -> None:
@@ -62,13 +72,53 @@ def build_setup(
     progress: ProgressCallback | None = None,
     embedder: Embedder | None = None,
     say: Callable[[str], None] | None = None,
+    tagger: EntityTagger | None = None,
+    load: Callable[[], Embedder] | None = None,
 ) -> BuildReport:
     """Build or update the index ``setup`` describes; ``say`` hears of slow silent steps,
-    ``progress`` of every step (``bot.build_progress.BuildDisplay`` shows them)."""
+    ``progress`` of every step (``bot.build_progress.BuildDisplay`` shows them).
+
+    A few new, changed or removed articles go to the live index's tail (``build.update``),
+    embedded by ``embedder`` or, without one, by the index's own question encoder (no torch);
+    otherwise (``full``, a first build, a tail grown too long) the model is loaded, by
+    ``load`` when given, and the index built in full.
+    """
     check_build_folders(setup)
-    embedder = embedder or load_build_embedder(setup)
+    tagger = tagger or EntityTagger()
     options = replace(setup.build, full=full, on_progress=progress)
-    return build_index(setup.seeds_dir, setup.index_dir, embedder, options, say=say)
+    fingerprint = embedder.info.fingerprint if embedder else model_fingerprint(setup.model_name)
+    report = update_tail(
+        setup.seeds_dir,
+        setup.index_dir,
+        options,
+        tagger,
+        partial(_sentence_encoder, embedder),
+        setup.model_name,
+        fingerprint,
+    )
+    if report is not None:
+        return report
+    embedder = embedder or (load or partial(load_build_embedder, setup))()
+    return build_index(setup.seeds_dir, setup.index_dir, embedder, options, tagger, say=say)
+
+
+def _sentence_encoder(
+    embedder: Embedder | None, folder: Path, manifest: Manifest
+) -> SentenceEncoder | None:
+    """The loaded model when there is one, else the live build's ONNX question encoder."""
+    if embedder is not None:
+        return SentenceEncoder(embedder.embed, "model")
+    if manifest.query_encoder is None:
+        return None
+    try:
+        encoder = QueryEncoder.open(folder, manifest.query_encoder, threads=1)
+    except NewsdeskError:
+        return None  # a damaged encoder: the full build remakes it
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return np.vstack([encoder.embed_query(text) for text in texts])
+
+    return SentenceEncoder(encode, "question encoder")
 
 
 def import_lightgbm_without_sklearn() -> None:

@@ -81,8 +81,8 @@ class ClusteredEmbedder(Embedder):
         texts: list[str],
         *,
         batch_size: int = EMBED_BATCH,
-        show_progress: bool = False,
         on_step: Callable[[int], None] | None = None,
+        share_core: Callable[[], bool] | None = None,
     ) -> np.ndarray:
         # In float32 blocks: one float64 pass over millions of rows would take three times
         # the memory of the index being measured.
@@ -227,6 +227,7 @@ def run_scale_bench(
                 for w, q in zip(words, asked, strict=False)
             ]
         )
+        assert isinstance(store.vectors, np.ndarray)  # a full build: no tail
         truth = exact_top_k(store.vectors, asked, 10)
         _, found = store.dense.search(asked, 10)
         recall = float(

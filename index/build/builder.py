@@ -13,9 +13,11 @@ import fcntl
 import logging
 import shutil
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,7 +45,13 @@ from index.build.writing import (
     write_manifest_of,
     write_query_encoder,
 )
-from index.corpus.articles import DEFAULT_MAX_ARTICLE_BYTES, Article, iter_articles
+from index.corpus.articles import (
+    DEFAULT_MAX_ARTICLE_BYTES,
+    Article,
+    file_stamp,
+    iter_article_files,
+    iter_articles,
+)
 from index.corpus.passages import ChunkingSettings, SplitArticle, split_article
 from index.errors import (
     ArticleSkipped,
@@ -84,6 +92,7 @@ from index.storage.milvus_dense import (
     drop_collection,
     drop_collections_but,
 )
+from index.storage.segments import TAIL_VECTORS_FILE, JoinedRows
 from index.storage.store import (
     FAISS_FILE,
     METADATA_FILE,
@@ -110,7 +119,6 @@ class BuildOptions:
     compress_limit: int = DEFAULT_COMPRESS_LIMIT  # above it, IVF with 6-bit codes
     batch_size: int = EMBED_BATCH
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
-    show_progress: bool = False
     full: bool = False
     answer_model: str = ""  # fingerprint of the answer model to record in the manifest
     milvus: MilvusAddress | None = None  # keep the vectors in this Milvus engine, not FAISS
@@ -138,12 +146,13 @@ class BuildReport:
     query_encoder: QueryEncoderInfo | None = None  # the ONNX question encoder of the build
     query_encoder_made: str | None = None  # "exported" or "kept" (from the previous build)
     folder: Path | None = None
+    tail_sentences: int | None = None  # an update through the tail: its sentences now
 
 
 @dataclass
 class _Previous:
     manifest: Manifest
-    vectors: np.ndarray
+    vectors: np.ndarray | JoinedRows
     folder: Path
 
 
@@ -205,13 +214,13 @@ def build_index(
     the live index is then untouched.
     """
     claim_index_folder(index_dir, seeds_dir)
-    with _build_lock(index_dir):
-        _remove_stale_staging(index_dir / BUILDS_FOLDER)
+    with build_lock(index_dir):
+        remove_stale_staging(index_dir / BUILDS_FOLDER)
         return _build(seeds_dir, index_dir, embedder, tagger or EntityTagger(), options, say)
 
 
 @contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
+def build_lock(index_dir: Path) -> Iterator[None]:
     """Hold the index folder's build lock, or refuse: two builds would race for the swap.
 
     ``flock`` is released by the kernel when its holder dies, so a crashed build never leaves
@@ -237,7 +246,7 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _remove_stale_staging(builds: Path) -> None:
+def remove_stale_staging(builds: Path) -> None:
     if not builds.is_dir():
         return
     for folder in builds.iterdir():
@@ -278,16 +287,14 @@ def _build(
         if previous is not None:
             old_metadata = Metadata(previous.folder / METADATA_FILE)
         seen: set[str] = set()
+        sources = seed_stamps(seeds_dir)  # before reading: a file changed meanwhile is re-read
         tracker = _tracker(options, seeds_dir)
         articles = iter_articles(seeds_dir, report.skipped, options.max_article_bytes)
         for splits in _batches(articles, options.chunking):
             seen.update(split.article.id for split in splits)
-            vectors, kept = _batch_vectors(splits, previous, embedder, options, report, tracker)
-            if tracker is not None:
-                tracker.within_batch(len(splits), 1.0, "tagging")
-            tagging = time.perf_counter()
-            entities = _batch_entities(splits, kept, previous, old_metadata, tagger, report)
-            report.tag_seconds += time.perf_counter() - tagging
+            vectors, entities = _embed_and_tag(
+                splits, previous, old_metadata, embedder, tagger, options, report, tracker
+            )
             with _writing(builds):
                 writer.add(splits, vectors, entities)
             if tracker is not None:
@@ -322,7 +329,7 @@ def _build(
                 answer_model=options.answer_model,
                 query_encoder=report.query_encoder,
             )
-            write_manifest_of(staging, writer, stamp)
+            write_manifest_of(staging, writer, stamp, sources)
             sync_tree(staging)  # every file on disk before the build can become live
             final = builds / build_id
             staging.rename(final)
@@ -356,6 +363,20 @@ def _build(
     if options.on_progress is not None:
         options.on_progress(BuildProgress("done", len(seen), max(len(seen), 1), report.sentences))
     return report
+
+
+def seed_stamps(seeds_dir: Path) -> dict[str, tuple[int, int]]:
+    """Every seed file's (size, mtime) by its path in the folder (see ``file_stamp``)."""
+    stamps = {}
+    for path in iter_article_files(seeds_dir):
+        stamp, name = file_stamp(path), path.relative_to(seeds_dir).as_posix()
+        if (
+            stamp is not None
+            and name.isprintable()
+            and name == name.encode("utf-8", "replace").decode()
+        ):
+            stamps[name] = stamp
+    return stamps
 
 
 def _tracker(options: BuildOptions, seeds_dir: Path) -> ProgressTracker | None:
@@ -443,7 +464,11 @@ def _load_previous(
             manifest, embedder.info, embedder.info.name, options.chunking, tagger=tagger.info
         )
         verify_files(folder, manifest, skip=QUERY_FILES)  # a damaged encoder is remade
-        vectors = np.load(folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+        base = np.load(folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+        vectors: np.ndarray | JoinedRows = base
+        if manifest.tail is not None:  # the articles added since: their rows follow on
+            tail = np.load(folder / TAIL_VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+            vectors = JoinedRows(base, tail)
     except NewsdeskError as error:
         if (index_dir / CURRENT_LINK).exists():
             report.full_reason = f"the previous index cannot be reused: {error}"
@@ -451,22 +476,67 @@ def _load_previous(
     return _Previous(manifest, vectors, folder)
 
 
-def _batch_vectors(
+def _embed_and_tag(
     splits: list[SplitArticle],
     previous: _Previous | None,
+    old_metadata: Metadata | None,
     embedder: Embedder,
+    tagger: EntityTagger,
     options: BuildOptions,
     report: BuildReport,
-    tracker: ProgressTracker | None = None,
-) -> tuple[np.ndarray, set[str]]:
-    """One row per sentence of the batch: reused rows for unchanged articles, new ones else;
-    and the ids of the unchanged articles.
+    tracker: ProgressTracker | None,
+) -> tuple[np.ndarray, list[tuple[Entity, ...]]]:
+    """The vectors and entities of every sentence of the batch, unchanged articles' reused.
 
-    Rows are rounded as the build stores them, so reused and new rows agree.
+    spaCy tags in a thread while the encoder runs: both spend most of their time in native
+    code that releases the GIL, so on two cores the tagging hides behind the encoding, which
+    lends the tagger one of its threads until the tagging is done.
     """
+    reuse = _reused_rows(splits, previous, report)
+    texts = [
+        sentence.text
+        for split in splits
+        if split.article.id not in reuse
+        for sentence in split.sentences
+    ]
+    stop = threading.Event()
+    with ThreadPoolExecutor(1, thread_name_prefix="newsdesk-tagging") as pool:
+        tagging = pool.submit(_tag, tagger, texts, stop)
+        try:
+            vectors = _batch_vectors(
+                splits, reuse, texts, previous, embedder, options, report, tracker,
+                share_core=lambda: not tagging.done(),
+            )  # fmt: skip
+            if tracker is not None:
+                tracker.within_batch(len(splits), 1.0, "tagging")
+            tagged, seconds = tagging.result()
+        finally:
+            stop.set()  # an error or Ctrl-C here stops the tagger within one spaCy batch
+    report.tagged += len(texts)
+    report.tag_seconds += seconds
+    return vectors, _batch_entities(splits, set(reuse), tagged, previous, old_metadata)
+
+
+def _tag(
+    tagger: EntityTagger, texts: list[str], stop: threading.Event
+) -> tuple[list[tuple[Entity, ...]], float]:
+    """The entities of ``texts`` and the seconds they took; fewer when ``stop`` is set."""
+    started = time.perf_counter()
+    tagged: list[tuple[Entity, ...]] = []
+    for entities in tagger.tag(texts):
+        if stop.is_set():
+            break
+        tagged.append(entities)
+    return tagged, time.perf_counter() - started
+
+
+def _reused_rows(
+    splits: list[SplitArticle], previous: _Previous | None, report: BuildReport
+) -> dict[str, slice]:
+    """The previous build's rows of each unchanged article of the batch; the others are
+    recorded in the report as added or changed."""
     old = previous.manifest.articles if previous else {}
     reuse: dict[str, slice] = {}
-    to_embed: list[str] = []
     for split in splits:
         key, entry = split.article.id, old.get(split.article.id)
         if (
@@ -478,7 +548,25 @@ def _batch_vectors(
             reuse[key] = slice(entry.first_sentence, entry.first_sentence + entry.sentence_count)
             continue
         (report.changed if entry is not None else report.added).append(key)
-        to_embed.extend(sentence.text for sentence in split.sentences)
+    return reuse
+
+
+def _batch_vectors(
+    splits: list[SplitArticle],
+    reuse: dict[str, slice],
+    to_embed: list[str],
+    previous: _Previous | None,
+    embedder: Embedder,
+    options: BuildOptions,
+    report: BuildReport,
+    tracker: ProgressTracker | None = None,
+    share_core: Callable[[], bool] | None = None,
+) -> np.ndarray:
+    """One row per sentence of the batch: ``reuse``'s rows for unchanged articles, ``to_embed``
+    (the other articles' sentences, in order) encoded for the rest.
+
+    Rows are rounded as the build stores them, so reused and new rows agree.
+    """
     step = None
     if tracker is not None and to_embed:
         count, articles = len(to_embed), len(splits)
@@ -487,12 +575,12 @@ def _batch_vectors(
             tracker.within_batch(articles, done / count)
 
     fresh = embedder.embed(
-        to_embed, batch_size=options.batch_size, show_progress=options.show_progress, on_step=step
+        to_embed, batch_size=options.batch_size, on_step=step, share_core=share_core
     )
     report.embedded += len(fresh)
     fresh = as_stored(fresh)
     if not reuse:
-        return fresh, set()  # every article embedded, in batch order: nothing to assemble
+        return fresh  # every article embedded, in batch order: nothing to assemble
     total = sum(len(split.sentences) for split in splits)
     vectors = np.empty((total, embedder.info.dimension), dtype=np.float32)
     row = fresh_row = 0
@@ -505,26 +593,19 @@ def _batch_vectors(
             vectors[row : row + count] = fresh[fresh_row : fresh_row + count]
             fresh_row += count
         row += count
-    return vectors, set(reuse)
+    return vectors
 
 
 def _batch_entities(
     splits: list[SplitArticle],
     unchanged: set[str],
+    tagged: list[tuple[Entity, ...]],
     previous: _Previous | None,
     old_metadata: Metadata | None,
-    tagger: EntityTagger,
-    report: BuildReport,
 ) -> list[tuple[Entity, ...]]:
-    """The entities of every sentence of the batch: ``unchanged`` articles keep their tags."""
-    fresh_texts = [
-        sentence.text
-        for split in splits
-        if split.article.id not in unchanged
-        for sentence in split.sentences
-    ]
-    fresh = iter(list(tagger.tag(fresh_texts)) if fresh_texts else [])
-    report.tagged += len(fresh_texts)
+    """The entities of every sentence of the batch: ``unchanged`` articles keep their tags,
+    the others take ``tagged``'s, in order."""
+    fresh = iter(tagged)
     entities: list[tuple[Entity, ...]] = []
     for split in splits:
         entry = previous.manifest.articles.get(split.article.id) if previous else None

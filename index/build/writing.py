@@ -177,8 +177,14 @@ class BuildWriter:
         self.vectors.close()
 
 
-def write_manifest_of(folder: Path, writer: BuildWriter, stamp: BuildStamp) -> None:
-    """Write the manifest last, with the sizes of every file the build wrote."""
+def write_manifest_of(
+    folder: Path,
+    writer: BuildWriter,
+    stamp: BuildStamp,
+    sources: dict[str, tuple[int, int]] | None = None,
+) -> None:
+    """Write the manifest last, with the sizes of every file the build wrote and the stamps
+    of the seed files it read (``sources``)."""
     manifest = Manifest(
         format=FORMAT_VERSION,
         build_id=stamp.build_id,
@@ -199,6 +205,7 @@ def write_manifest_of(folder: Path, writer: BuildWriter, stamp: BuildStamp) -> N
         libraries=library_versions(),
         answer_model=stamp.answer_model,
         query_encoder=stamp.query_encoder,
+        sources=sources or {},
     )
     write_manifest(folder, manifest)
 

@@ -139,23 +139,7 @@ def iter_articles(
         raise NoArticlesError(f"seeds folder {folder} does not exist or is not a folder")
     found_any = False
     for path in sorted(iter_article_files(folder, skipped)):
-        relative = path.relative_to(folder).as_posix()
-        if not _is_utf8(relative):  # the index stores names as text: this one is bytes
-            skipped.append(ArticleSkipped(relative, "its name is not UTF-8 text; rename it"))
-            continue
-        try:
-            found, bad_lines = read_file(path, relative, max_article_bytes)
-        except ArticleSkipped as skip:
-            skipped.append(skip)
-            continue
-        except OSError as error:
-            skipped.append(ArticleSkipped(relative, f"cannot be read ({error.strerror or error})"))
-            continue
-        except Exception as error:  # a parser's own failure: one bad file never stops a build
-            skipped.append(ArticleSkipped(relative, f"cannot be parsed ({type(error).__name__})"))
-            continue
-        skipped.extend(bad_lines)
-        for article in found:
+        for article in read_seed_file(path, folder, skipped, max_article_bytes):
             found_any = True
             yield article
     if not found_any:
@@ -163,6 +147,42 @@ def iter_articles(
             f"no article found in {folder}: add .txt, .md, .html or .jsonl files"
             + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
         )
+
+
+def read_seed_file(
+    path: Path,
+    folder: Path,
+    skipped: list[ArticleSkipped],
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+) -> list[Article]:
+    """The articles of one file of the seeds ``folder``; whatever is wrong goes to ``skipped``."""
+    relative = path.relative_to(folder).as_posix()
+    if not _is_utf8(relative):  # the index stores names as text: this one is bytes
+        skipped.append(ArticleSkipped(relative, "its name is not UTF-8 text; rename it"))
+        return []
+    try:
+        found, bad_lines = read_file(path, relative, max_article_bytes)
+    except ArticleSkipped as skip:
+        skipped.append(skip)
+        return []
+    except OSError as error:
+        skipped.append(ArticleSkipped(relative, f"cannot be read ({error.strerror or error})"))
+        return []
+    except Exception as error:  # a parser's own failure: one bad file never stops a build
+        skipped.append(ArticleSkipped(relative, f"cannot be parsed ({type(error).__name__})"))
+        return []
+    skipped.extend(bad_lines)
+    return found
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """(size, modification time in ns) of a seed file, or None when it cannot be read: an
+    update re-reads only the files whose stamp differs from the one its build recorded."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
 
 
 def _is_utf8(name: str) -> bool:

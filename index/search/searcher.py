@@ -119,6 +119,9 @@ class Searcher:
         if top_bm25 > 0:
             take = min(weights.lexical_candidates, len(bm25))
             candidates.update(np.argpartition(-bm25, take - 1)[:take].tolist())
+        candidates -= store.removed_passages  # a tail build's holes (empty otherwise)
+        if not candidates:
+            return SearchResult(question, [], terms, unknown, {})
         passages = np.fromiter(sorted(candidates), dtype=np.int64)
         hits = self._rank(passages, query[0], bm25, top_bm25, k)
         return SearchResult(

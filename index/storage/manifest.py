@@ -80,6 +80,9 @@ class Manifest:
     # adds it, reusing every vector) or by an embedder with no model to export.
     query_encoder: QueryEncoderInfo | None = None
     tail: Tail | None = None  # None: a full build, every file its own
+    # Each seed file's (size, mtime in ns) when the build read it: an update reads only the
+    # files whose stamp changed. Empty in builds from before: the next update reads them all.
+    sources: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -106,6 +109,10 @@ class Manifest:
                 else None
             ),
             tail=(Tail(**data["tail"]) if data.get("tail") else None),
+            sources={
+                str(path): (int(stamp[0]), int(stamp[1]))
+                for path, stamp in data.get("sources", {}).items()
+            },
         )
 
 

@@ -132,6 +132,57 @@ class MetadataWriter:
         self.articles = self.passages = self.sentences = 0
         self._names: Counter[tuple[str, str]] = Counter()
 
+    @classmethod
+    def extend(cls, path: Path, articles: int, passages: int, sentences: int) -> MetadataWriter:
+        """Add to the copy of a build's file at ``path``, ids starting at the given ones.
+
+        An index's tail (``storage.segments``) is written so: its ids run on past the full
+        build's, and the records of the articles it replaces are deleted (``remove_articles``).
+        """
+        writer = cls.__new__(cls)
+        writer.path = path
+        writer.connection = sqlite3.connect(path)
+        writer.articles, writer.passages, writer.sentences = articles, passages, sentences
+        writer._names = Counter()
+        return writer
+
+    def remove_articles(self, keys: Sequence[str]) -> tuple[list[int], list[int]]:
+        """Delete the records of the articles ``keys``; returns their sentence and passage ids."""
+        sentence_ids: list[int] = []
+        passage_ids: list[int] = []
+        connection = self.connection
+        for key in keys:
+            found = connection.execute("SELECT id FROM articles WHERE key = ?", (key,)).fetchone()
+            if found is None:
+                continue
+            article = int(found[0])
+            own = [
+                int(row[0])
+                for row in connection.execute(
+                    "SELECT id FROM sentences WHERE article = ?", (article,)
+                )
+            ]
+            sentence_ids += own
+            passage_ids += [
+                int(row[0])
+                for row in connection.execute(
+                    "SELECT id FROM passages WHERE article = ?", (article,)
+                )
+            ]
+            if own:
+                span = (min(own), max(own) + 1)
+                connection.execute(
+                    "DELETE FROM entities WHERE sentence >= ? AND sentence < ?", span
+                )
+                connection.execute(
+                    "DELETE FROM statements WHERE sentence >= ? AND sentence < ?", span
+                )
+            connection.execute("DELETE FROM sentences WHERE article = ?", (article,))
+            connection.execute("DELETE FROM passages WHERE article = ?", (article,))
+            connection.execute("DELETE FROM articles WHERE id = ?", (article,))
+        connection.commit()
+        return sentence_ids, passage_ids
+
     def add(
         self,
         splits: Iterable[SplitArticle],
@@ -207,11 +258,11 @@ class MetadataWriter:
     def finish(self) -> None:
         """Index the tables, write the entity names, and close the file."""
         connection = self.connection
-        connection.execute(_ENTITY_INDEX)
-        for statement_index in _STATEMENT_INDEXES:
-            connection.execute(statement_index)
+        for index in (_ENTITY_INDEX, *_STATEMENT_INDEXES):
+            connection.execute(index.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
+        # A name already known (an extended file) keeps its label; a new one is added.
         connection.executemany(
-            "INSERT INTO entity_names VALUES (?, ?, ?)", _commonest_labels(self._names)
+            "INSERT OR IGNORE INTO entity_names VALUES (?, ?, ?)", _commonest_labels(self._names)
         )
         connection.commit()
         self.close()
@@ -380,6 +431,19 @@ class Metadata:
             passage_id,
         )
         return PassageRecord(row[0], self.article(row[1]), *row[2:])
+
+    def passage_texts(self, first: int, stop: int) -> list[str]:
+        """``title. text`` of passages ``first .. stop-1``, as BM25 indexes them ("" for a hole)."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT p.id, a.title, p.text FROM passages p JOIN articles a ON a.id = p.article "
+                "WHERE p.id >= ? AND p.id < ?",
+                (first, stop),
+            ).fetchall()
+        texts = [""] * max(stop - first, 0)
+        for passage_id, title, text in rows:
+            texts[passage_id - first] = f"{title}. {text}"
+        return texts
 
     def passages_with_sentences(
         self, passage_ids: list[int]

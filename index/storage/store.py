@@ -28,11 +28,20 @@ from index.storage.lexical import LexicalIndex
 from index.storage.manifest import (
     MANIFEST_NAME,
     Manifest,
+    Tail,
     check_compatible,
     read_manifest,
 )
 from index.storage.metadata import Metadata
 from index.storage.milvus_dense import MilvusAddress, MilvusDense
+from index.storage.segments import (
+    REMOVED_PASSAGES_FILE,
+    REMOVED_SENTENCES_FILE,
+    TAIL_VECTORS_FILE,
+    JoinedRows,
+    TailDense,
+    TailLexical,
+)
 
 FAISS_FILE = "sentences.faiss"
 VECTORS_FILE = "vectors.npy"
@@ -73,13 +82,15 @@ class IndexStore:
 
     folder: Path
     manifest: Manifest
-    dense: DenseIndex | MilvusDense
-    lexical: LexicalIndex
-    vectors: np.ndarray  # (sentences, dimension) float32, memory-mapped
+    dense: DenseIndex | MilvusDense | TailDense
+    lexical: LexicalIndex | TailLexical
+    vectors: np.ndarray | JoinedRows  # (sentence ids, dimension), memory-mapped
     sentence_passages: np.ndarray  # (sentences,) passage id of each sentence
     passage_sentences: np.ndarray  # (passages, 2) first sentence id and count
     metadata: Metadata
     query_encoder: QueryEncoder | None = None  # None: an index built before there was one
+    # Passage ids of removed or changed articles in a tail build: never a candidate.
+    removed_passages: frozenset[int] = frozenset()
 
     @property
     def sentence_count(self) -> int:
@@ -119,25 +130,46 @@ def open_index(
         manifest, model, model_name, chunking, folder=folder, model_fingerprint=model_fingerprint
     )
     verify_files(folder, manifest, skip=QUERY_FILES)
-    counts = manifest.counts
-    vectors = _load_array(folder / VECTORS_FILE, (counts["sentences"], manifest.model.dimension))
-    sentence_passages = _load_array(folder / SENTENCE_PASSAGES_FILE, (counts["sentences"],))
-    passage_sentences = _load_array(folder / PASSAGE_SENTENCES_FILE, (counts["passages"], 2))
+    counts, tail = manifest.counts, manifest.tail
+    sentence_ids = tail.id_sentences if tail else counts["sentences"]
+    passage_ids = tail.id_passages if tail else counts["passages"]
+    base_sentences = tail.base_sentences if tail else counts["sentences"]
+    base_passages = tail.base_passages if tail else counts["passages"]
+    vectors = _load_array(folder / VECTORS_FILE, (base_sentences, manifest.model.dimension))
+    sentence_passages = _load_array(folder / SENTENCE_PASSAGES_FILE, (sentence_ids,))
+    passage_sentences = _load_array(folder / PASSAGE_SENTENCES_FILE, (passage_ids, 2))
     try:
-        lexical = LexicalIndex.load(folder / BM25_FOLDER, counts["passages"])
+        lexical = LexicalIndex.load(folder / BM25_FOLDER, base_passages)
     except IndexCorruptError as error:
         raise IndexCorruptError(f"{error}") from None
     bm25_documents = int(lexical.retriever.scores.get("num_docs", -1))
-    _check_count(folder / BM25_FOLDER, bm25_documents, counts["passages"], "passages")
+    _check_count(folder / BM25_FOLDER, bm25_documents, base_passages, "passages")
     query_encoder = None
     if manifest.query_encoder is not None:
         query_encoder = QueryEncoder.open(folder, manifest.query_encoder, threads=query_threads)
     metadata = Metadata(folder / METADATA_FILE)
     try:
+        id_spaces = (
+            {"articles": tail.id_articles, "passages": passage_ids, "sentences": sentence_ids}
+            if tail
+            else counts
+        )
         for table, rows in metadata.row_counts().items():
-            _check_count(folder / METADATA_FILE, rows, counts[table], table)
+            # A tail's last ids may be holes (a removed article): its highest id is then lower.
+            if not (tail and rows <= id_spaces[table]):
+                _check_count(folder / METADATA_FILE, rows, id_spaces[table], table)
         # Last: a Milvus client is the one thing here that would need closing on a failure.
-        dense = _open_dense(folder, manifest, vectors, milvus)
+        dense: DenseIndex | MilvusDense | TailDense = _open_dense(
+            folder, manifest, vectors, milvus, base_sentences
+        )
+        joined: np.ndarray | JoinedRows = vectors
+        searched_lexical: LexicalIndex | TailLexical = lexical
+        removed: frozenset[int] = frozenset()
+        if tail is not None and isinstance(dense, DenseIndex):
+            dense, joined, searched_lexical = _with_tail(
+                folder, manifest, tail, dense, vectors, lexical, metadata
+            )
+            removed = frozenset(searched_lexical.removed_passages.tolist())
     except BaseException:
         metadata.close()
         raise
@@ -145,20 +177,47 @@ def open_index(
         folder,
         manifest,
         dense,
-        lexical,
-        vectors,
+        searched_lexical,
+        joined,
         sentence_passages,
         passage_sentences,
         metadata,
         query_encoder,
+        removed,
+    )
+
+
+def _with_tail(
+    folder: Path,
+    manifest: Manifest,
+    tail: Tail,
+    dense: DenseIndex,
+    vectors: np.ndarray,
+    lexical: LexicalIndex,
+    metadata: Metadata,
+) -> tuple[TailDense, JoinedRows, TailLexical]:
+    """The full build's parts joined with its tail's (see ``segments``)."""
+    dimension = manifest.model.dimension
+    tail_vectors = _load_array(folder / TAIL_VECTORS_FILE, (tail.tail_sentences, dimension))
+    removed_sentences = np.sort(_load_array(folder / REMOVED_SENTENCES_FILE, None))
+    removed_passages = np.sort(_load_array(folder / REMOVED_PASSAGES_FILE, None))
+    texts = metadata.passage_texts(tail.base_passages, tail.id_passages)
+    return (
+        TailDense(dense, tail_vectors, removed_sentences),
+        JoinedRows(vectors, tail_vectors),
+        TailLexical(lexical, texts, removed_passages, tail.base_passages),
     )
 
 
 def _open_dense(
-    folder: Path, manifest: Manifest, vectors: np.ndarray, milvus: MilvusAddress | None
+    folder: Path,
+    manifest: Manifest,
+    vectors: np.ndarray,
+    milvus: MilvusAddress | None,
+    expected: int,
 ) -> DenseIndex | MilvusDense:
-    """The build's FAISS file, or its Milvus collection; either holds every sentence."""
-    expected = manifest.counts["sentences"]
+    """The build's FAISS file (the full build's sentences, ``expected`` of them), or its Milvus
+    collection (every sentence)."""
     if manifest.dense.kind == "milvus":
         if milvus is None:
             raise IndexMismatchError(
@@ -217,11 +276,11 @@ def verify_files(folder: Path, manifest: Manifest, *, skip: tuple[str, ...] = ()
             )
 
 
-def _load_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+def _load_array(path: Path, shape: tuple[int, ...] | None) -> np.ndarray:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as error:
         raise IndexCorruptError(f"index file {path} is unreadable ({error})") from None
-    if array.shape != shape:
+    if shape is not None and array.shape != shape:
         raise IndexMismatchError(f"index file {path} has shape {array.shape}, expected {shape}")
     return array
