@@ -370,11 +370,11 @@ def seed_stamps(seeds_dir: Path) -> dict[str, tuple[int, int]]:
     stamps = {}
     for path in iter_article_files(seeds_dir):
         stamp, name = file_stamp(path), path.relative_to(seeds_dir).as_posix()
-        if (
-            stamp is not None
-            and name.isprintable()
-            and name == name.encode("utf-8", "replace").decode()
-        ):
+        try:
+            name.encode("utf-8")  # a name that is bytes is skipped by the build, not stamped
+        except UnicodeEncodeError:
+            continue
+        if stamp is not None:
             stamps[name] = stamp
     return stamps
 
