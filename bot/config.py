@@ -37,6 +37,7 @@ class IndexSetup:
     model_name: str
     chunking: ChunkingSettings
     build: BuildOptions
+    embed_precision: str = "auto"  # auto, fp32 or bf16: how builds run the encoder
 
 
 def _is_engine_address(uri: str) -> bool:
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
         DEFAULT_MODEL, description="sentence-transformers model name or local folder."
     )
     embedding_batch_size: int = Field(64, ge=1, le=4096)
+    embed_precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="How builds run the encoder: bf16 where the CPU has it (auto), or forced.",
+    )
     faiss_exact_limit: int = Field(
         DEFAULT_EXACT_LIMIT, ge=0, description="Above this many sentences FAISS uses IVF."
     )
@@ -187,4 +192,11 @@ class Settings(BaseSettings):
             answer_model=answer_model_fingerprint(),
             milvus=self.milvus_address(),
         )
-        return IndexSetup(self.seeds_dir, self.index_dir, self.embedding_model, chunking, build)
+        return IndexSetup(
+            self.seeds_dir,
+            self.index_dir,
+            self.embedding_model,
+            chunking,
+            build,
+            embed_precision=self.embed_precision,
+        )

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from index.analysis.embedder import Embedder
+from index.analysis.entities import EntityTagger
 from index.build.builder import LOCK_FILE, STAGING_PREFIX, BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
 from index.errors import (
@@ -204,3 +205,50 @@ def test_a_crashed_builds_staging_folder_is_removed_by_the_next_build(
     build_index(seeds, index_dir, embedder, BuildOptions())
     assert not leftover.exists()
     assert [p.name for p in (index_dir / "builds").iterdir()] == [current_build(index_dir).name]
+
+
+QUESTIONS = (
+    "Who said the final battle could take hours or days?",
+    "How many civilians left?",
+    "What did the Kurdish-led forces capture?",
+    "When did the fighting end?",
+)
+
+
+def test_bf16_and_fp32_builds_answer_alike(seeds: Path, tmp_path: Path, embedder: Embedder) -> None:
+    """Each build records its precision; their vectors agree and they answer the same."""
+    (seeds / "other.txt").write_text(
+        "Harbour news\n\nThe harbour in Hull opened on Monday. Ships from Rotterdam arrived.\n"
+    )
+    stores = {}
+    for precision in ("bf16", "fp32"):
+        folder = tmp_path / precision
+        report = build_index(seeds, folder, embedder.with_precision(precision), BuildOptions())
+        assert report.tagged == report.sentences == 18
+        stores[precision] = _open(folder, embedder)
+        assert stores[precision].manifest.model.precision == precision
+        raw = json.loads((current_build(folder) / "manifest.json").read_text(encoding="utf-8"))
+        assert raw["model"]["precision"] == precision
+    bf16, fp32 = stores["bf16"], stores["fp32"]
+    try:
+        a, b = (np.asarray(s.vectors, dtype=np.float32) for s in (bf16, fp32))
+        assert np.sum(a * b, axis=1).min() >= 0.999
+        # Tagged in a thread beside the encoder: every sentence's entities, in order.
+        tagged = bf16.metadata.entities_between(0, bf16.sentence_count)
+        assert tagged == fp32.metadata.entities_between(0, fp32.sentence_count)
+        texts = [bf16.metadata.sentence(row).text for row in range(bf16.sentence_count)]
+        assert tagged == list(EntityTagger().tag(texts))
+        found = {
+            (e.label, e.text_in(text)) for text, own in zip(texts, tagged, strict=True) for e in own
+        }
+        assert {("DATE", "Monday"), ("PERSON", "Mustafa Bali")} <= found
+        for question in QUESTIONS:
+            query = embedder.with_precision("fp32").embed_query(question)
+            (b_scores, b_ids), (f_scores, f_ids) = (
+                s.dense.search(query, 1) for s in stores.values()
+            )
+            assert b_ids[0, 0] == f_ids[0, 0], question  # the same best sentence
+            assert abs(float(b_scores[0, 0]) - float(f_scores[0, 0])) < 2e-3
+    finally:
+        bf16.close()
+        fp32.close()

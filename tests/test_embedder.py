@@ -4,13 +4,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from index.analysis.embedder import (
     Embedder,
+    cpu_has_bf16,
     fingerprint_folder,
     load_embedder,
     model_fingerprint,
     resolve_model_location,
+    resolve_precision,
 )
 from index.errors import ModelLoadError, Remedy
 
@@ -50,3 +53,64 @@ def test_a_mistyped_model_name_fails_at_once_in_one_line() -> None:
 def test_the_fingerprint_is_known_without_loading_the_model(embedder: Embedder) -> None:
     """Questions check the index against the model's files this way, without torch."""
     assert model_fingerprint(embedder.info.name) == embedder.info.fingerprint
+
+
+SENTENCES = [
+    "The river rose.",
+    "Shares in Acme Corp fell 4% on Tuesday after the company cut its forecast for 2018.",
+    "Mustafa Bali, a spokesman for the SDF, said the final battle could take hours or days.",
+    "Kurdish-led forces took the last streets of Raqqa on Sunday, October 15th.",
+    "",
+    "x " * 400,  # past the model's 256 tokens: truncated the same way in both precisions
+    "Le gouvernement a annoncé des mesures. 😀",
+    "BP said profits rose to $4.5bn in the three months to September.",
+]
+
+
+def test_bf16_vectors_agree_with_fp32(embedder: Embedder) -> None:
+    """Interchangeable: bf16 rows sit at cosine >= 0.999 to fp32's, unit length, in order."""
+    fp32 = embedder.with_precision("fp32").embed(SENTENCES)
+    bf16 = embedder.with_precision("bf16").embed(SENTENCES)
+    assert fp32.dtype == bf16.dtype == np.float32
+    assert np.allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(fp32 * bf16, axis=1)
+    assert cosines.min() >= 0.999, SENTENCES[int(np.argmin(cosines))]
+    # Encoded longest first, returned in the order given: each row is its own text's.
+    alone = embedder.with_precision("fp32").embed([SENTENCES[2]])
+    assert float(alone[0] @ fp32[2]) > 0.99999
+
+
+def test_precision_is_chosen_at_run_time_and_can_be_forced(embedder: Embedder) -> None:
+    assert resolve_precision("auto") == ("bf16" if cpu_has_bf16() else "fp32")
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("bf16") == "bf16"
+    with pytest.raises(ValueError, match="auto, fp32, bf16"):
+        resolve_precision("fp16")
+    forced = embedder.with_precision("fp32")
+    assert (forced.precision, forced.info.precision) == ("fp32", "fp32")
+    assert forced.model is embedder.model  # one copy of the weights
+    assert forced.info.fingerprint == embedder.info.fingerprint
+
+
+def test_the_setting_reaches_the_build_embedder() -> None:
+    """EMBED_PRECISION=fp32 forces float32; anything but auto/fp32/bf16 is one settings error."""
+    from bot.config import Settings
+
+    assert Settings(_env_file=None).index_setup().embed_precision == "auto"
+    setup = Settings(_env_file=None, embed_precision="fp32").index_setup()
+    assert setup.embed_precision == "fp32"
+    with pytest.raises(ValidationError, match="embed_precision"):
+        Settings(_env_file=None, embed_precision="fp16")
+
+
+def test_a_core_is_lent_while_asked_and_torch_threads_restored(embedder: Embedder) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    asked: list[bool] = []
+
+    def share_core() -> bool:
+        asked.append(True)
+        return True
+
+    embedder.embed(SENTENCES, share_core=share_core)
+    assert asked and torch.get_num_threads() == before

