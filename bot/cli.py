@@ -139,7 +139,7 @@ def index_build(ctx: click.Context, full: bool) -> None:
     """
     settings = settings_of(ctx)
     check_build_folders(settings.index_setup())  # a wrong folder is said before the model loads
-    _progress(f"Loading the model, then reading the articles in {settings.seeds_dir}…")
+    _progress(f"Reading the articles in {settings.seeds_dir}…")
     display = BuildDisplay(terminal=sys.stderr.isatty())
     try:
         report = build_setup(settings.index_setup(), full=full, progress=display, say=_progress)
@@ -148,6 +148,58 @@ def index_build(ctx: click.Context, full: bool) -> None:
     for skipped in report.skipped:
         click.echo(f"warning: {printable_name(str(skipped))}", err=True)
     click.echo(describe_build(report))
+
+
+@index_group.command("add")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def index_add(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Copy FILES (.txt, .md, .html, .jsonl) into SEEDS_DIR and index them now.
+
+    Each is saved under a safe name of its own (never over another file); a file holding no
+    readable article is not kept.
+    """
+    from bot.adding import index_added, save_article
+
+    settings = settings_of(ctx)
+    check_build_folders(settings.index_setup())
+    saved = []
+    for file in files:
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            raise NewsdeskError(f"cannot read {file} ({error.strerror or error})") from None
+        saved.append(
+            save_article(settings.seeds_dir, file.name, data, int(settings.max_article_mb * 2**20))
+        )
+    added, problems = index_added(_load_engine(settings), saved)
+    for problem in problems:
+        click.echo(f"warning: {printable_name(problem)}", err=True)
+    for article in added:
+        click.echo(article.line())
+    if not added:
+        fail("nothing was added", 1)
+
+
+@index_group.command("watch")
+@click.pass_context
+def index_watch(ctx: click.Context) -> None:
+    """Keep the index up to date with SEEDS_DIR until Ctrl-C, looking every WATCH_SECONDS.
+
+    For a bot or console that runs elsewhere on the same INDEX_DIR: they answer from each new
+    build as it becomes live.
+    """
+    from bot.watching import WatchThread
+
+    settings = settings_of(ctx)
+    seconds = settings.watch_seconds or 60
+    engine = _load_engine(settings)
+    click.echo(f"Watching {settings.seeds_dir} every {seconds:g} s; Ctrl-C stops.", err=True)
+    watcher = WatchThread(engine, seconds, lambda line: click.echo(line, err=False))
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        watcher.stop()
 
 
 @index_group.command("info")
@@ -262,14 +314,19 @@ def console(ctx: click.Context) -> None:
 
     \b
     Commands: :more, :context, :good, :bad, :new, :sources, :quotes NAME, :help, :quit
-    (help, exit and quit work without the colon). Reads SEEDS_DIR, INDEX_DIR and
-    FOLLOW_UP_MINUTES (15).
+    (help, exit and quit work without the colon). Reads SEEDS_DIR, INDEX_DIR,
+    FOLLOW_UP_MINUTES (15) and WATCH_SECONDS (60: how often new articles are looked for).
     """
     from bot.console import run_console
     from bot.feedback import feedback_log_of
 
     settings = settings_of(ctx)
-    run_console(_load_engine(settings), feedback_log_of(settings), settings.follow_up_minutes)
+    run_console(
+        _load_engine(settings),
+        feedback_log_of(settings),
+        settings.follow_up_minutes,
+        settings.watch_seconds,
+    )
 
 
 def _say(message: str) -> None:

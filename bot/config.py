@@ -121,6 +121,13 @@ class Settings(BaseSettings):
         "then drops its oldest votes.",
     )
     log_level: str = Field("WARNING", pattern="(?i)^(debug|info|warning|error|critical)$")
+    watch_seconds: float = Field(
+        60,
+        ge=0,
+        le=24 * 3600,
+        description="How often the console and the bot look for new, changed or removed "
+        "articles in SEEDS_DIR and update the index; 0: never.",
+    )
     follow_up_minutes: float = Field(
         DEFAULT_MINUTES,
         ge=0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import secrets
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from bot.engine import Engine
 from bot.feedback import BAD, GOOD, FeedbackLog
 from bot.reports import describe_error, newest_first
 from bot.text_render import quote_lines, render_answer, render_more
+from bot.watching import WatchThread
 from index.answering.answer import MORE_PAGE, Answer
 from index.corpus.articles import printable
 from index.errors import NewsdeskError
@@ -165,8 +167,13 @@ def run_console(
     engine: Engine,
     feedback: FeedbackLog | None = None,
     follow_up_minutes: float = DEFAULT_MINUTES,
+    watch_seconds: float = 0,
 ) -> None:
-    """Read questions until :quit or end of input; ``:good`` / ``:bad`` go to ``feedback``."""
+    """Read questions until :quit or end of input; ``:good`` / ``:bad`` go to ``feedback``.
+
+    With ``watch_seconds`` the seeds folder is watched meanwhile and the index updated; what
+    changed ("2 articles added") is said between questions.
+    """
     conversation = Conversations(follow_up_minutes)
     console = Console(
         engine, print, colour=sys.stdout.isatty(), feedback=feedback, conversation=conversation
@@ -175,8 +182,13 @@ def run_console(
     if interactive:
         _load_history()
         print(f"Newsdesk: {len(engine.articles())} article(s). Ask a question; :help for more.")
+    notes: queue.SimpleQueue[str] = queue.SimpleQueue()
+    watcher = WatchThread(engine, watch_seconds, notes.put) if watch_seconds > 0 else None
+    if watcher is not None:
+        watcher.start()
     try:
         while True:
+            _say_notes(notes)
             try:
                 line = input(PROMPT if interactive else "")
             except EOFError:
@@ -187,8 +199,19 @@ def run_console(
             if not console.handle(line):
                 break
     finally:
+        if watcher is not None:
+            watcher.stop()
         if interactive:
             _save_history()
+
+
+def _say_notes(notes: queue.SimpleQueue[str]) -> None:
+    """What the watch did since the last question, one line each ("2 articles added")."""
+    while True:
+        try:
+            print(f"({notes.get_nowait()})")
+        except queue.Empty:
+            return
 
 
 def _load_history() -> None:

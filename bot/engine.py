@@ -29,11 +29,17 @@ from index.answering.model import AnswerModel, load_answer_model
 from index.answering.quotes import Quote, quotes_by
 from index.build.builder import BuildReport
 from index.build.progress import BuildProgress, ProgressCallback
-from index.errors import BuildCancelledError, IndexMismatchError, IndexMissingError, Remedy
+from index.errors import (
+    BuildCancelledError,
+    IndexMismatchError,
+    IndexMissingError,
+    NewsdeskError,
+    Remedy,
+)
 from index.search.searcher import Searcher
 from index.storage.manifest import check_compatible
 from index.storage.metadata import ArticleRecord
-from index.storage.store import IndexStore, open_index
+from index.storage.store import IndexStore, current_build, open_index
 
 
 @dataclass(frozen=True)
@@ -193,16 +199,33 @@ class Engine:
             )
             if report.folder == self.store.folder:
                 return report  # nothing changed: the live index stands
-            previous = self._searcher.store
-            fingerprint = self._embedder.info.fingerprint if self._embedder else None
-            store = _open(self.setup, fingerprint, self._query_threads)
-            self._searcher = Searcher(store)
-            # A question that began before the swap may still read the previous store, so it is
-            # closed one reindex later (questions take milliseconds, reindexes minutes).
-            if self._retired is not None:
-                self._retired.close()
-            self._retired = previous
+            self._swap_in()
         return report
+
+    def follow_live(self) -> bool:
+        """Answer from the index folder's live build if another process has made a new one
+        (``newsdesk index watch``); returns whether it changed."""
+        with self._build_lock:
+            try:
+                live = current_build(self.setup.index_dir)
+            except NewsdeskError:
+                return False
+            if live == self.store.folder:
+                return False
+            self._swap_in()
+            return True
+
+    def _swap_in(self) -> None:
+        """Open the live build and answer from it; called under the build lock."""
+        previous = self._searcher.store
+        fingerprint = self._embedder.info.fingerprint if self._embedder else None
+        store = _open(self.setup, fingerprint, self._query_threads)
+        self._searcher = Searcher(store)
+        # A question that began before the swap may still read the previous store, so it is
+        # closed one swap later (questions take milliseconds, swaps come seconds apart).
+        if self._retired is not None:
+            self._retired.close()
+        self._retired = previous
 
     def stats(self) -> EngineStats:
         manifest = self.store.manifest

@@ -15,6 +15,7 @@ from bot.bench.fake_telegram.server import FakeBotApi
 from bot.config import Settings
 from bot.engine import Engine
 from index.analysis.embedder import DEFAULT_MODEL, Embedder, load_embedder
+from tests.milvus_fixtures import milvus_engine  # noqa: F401  (a session fixture)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED_ARTICLE = PROJECT_ROOT / "seeds" / "raqqa-2017-10-15.txt"
@@ -34,6 +35,8 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     # Each test's bots keep their own update journal: the fake Bot API numbers updates from 1.
     monkeypatch.setenv("TELEGRAM_STATE_DIR", str(tmp_path / "telegram-state"))
+    # No watch on the seeds folder unless a test asks for one (tests/test_watch.py).
+    monkeypatch.setenv("WATCH_SECONDS", "0")
     monkeypatch.chdir(tmp_path)
 
 

@@ -34,7 +34,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.runtime import configure_logging
-from bot.telegram import handlers, reindexing
+from bot.telegram import adding, handlers, reindexing, watching
 from bot.telegram.gate import gate
 from bot.telegram.intake import FairProcessor, PacedBot, UpdateIntake, read_update
 from bot.telegram.journal import JOURNAL_FILE, UpdateJournal
@@ -198,6 +198,8 @@ def add_handlers(application: NewsApplication) -> None:
     application.add_handler(CommandHandler("quotes", handlers.quotes_command))
     application.add_handler(CommandHandler("stats", handlers.stats_command))
     application.add_handler(CommandHandler("reindex", reindexing.reindex_command))
+    application.add_handler(CommandHandler("add", adding.add_command))
+    application.add_handler(MessageHandler(filters.Document.ALL & private, adding.document_message))
     application.add_handler(CallbackQueryHandler(handlers.button_callback))
     text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(text & private, handlers.private_message))
@@ -241,8 +243,16 @@ class NewsdeskApplication(Application):
         if desk_of(self).engine is not None:  # loaded already (the tests hand one in)
             open_journal(self)
 
+    async def start(self) -> None:
+        await super().start()
+        desk = desk_of(self)
+        if desk.settings.watch_seconds > 0 and desk.engine is not None:
+            desk.watch_task = asyncio.create_task(watching.watch_seeds(self), name="watch")
+
     async def stop(self) -> None:
         desk = desk_of(self)
+        if desk.watch_task is not None:
+            desk.watch_task.cancel()
         await reindexing.stop_reindex(desk)
         try:
             await super().stop()

@@ -59,6 +59,7 @@ class Desk:
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)  # a reindex stops early
     reindex_task: asyncio.Task[None] | None = None
+    watch_task: asyncio.Task[None] | None = None  # the watch on the seeds folder
     typing_after: float = TYPING_AFTER_SECONDS
 
     @classmethod

@@ -24,7 +24,7 @@ from enum import Enum
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from bot.bench.fake_telegram.rules import MAX_MESSAGE_CHARS, ApiCall, html_problem
 
@@ -58,6 +58,7 @@ class _State:
     faulted: list[tuple[Fault, ApiCall]] = field(default_factory=list)
     handed_at: dict[int, float] = field(default_factory=dict)  # update id -> first getUpdates
     offset: int = 0  # the highest getUpdates offset seen: updates below it are acknowledged
+    files: dict[str, bytes] = field(default_factory=dict)  # documents sent, by file id
 
 
 class FakeBotApi:
@@ -207,6 +208,24 @@ class FakeBotApi:
                 message["reply_to_message"] = self._state.messages[reply_to_message_id]
         return self._push({"message": message})
 
+    def push_document(
+        self, file_name: str, data: bytes, *, chat_id: int, user_id: int | None = None
+    ) -> int:
+        """Queue a document sent in a private chat; the bot fetches it with getFile."""
+        file_id = f"doc{next(self._message_ids)}"
+        with self._changed:
+            self._state.files[file_id] = data
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": _chat(chat_id, "private"),
+            "from": {"id": chat_id if user_id is None else user_id, "is_bot": False,
+                     "first_name": "Sender"},
+            "document": {"file_id": file_id, "file_unique_id": file_id, "file_name": file_name,
+                         "file_size": len(data)},
+        }  # fmt: skip
+        return self._push({"message": message})
+
     def push_callback(self, data: str, *, message_id: int, chat_id: int, user_id: int) -> int:
         """Queue a button press on the bot's message ``message_id``."""
         with self._changed:
@@ -306,6 +325,14 @@ class FakeBotApi:
             return 200, self._get_updates(params)
         if method in ("sendMessage", "editMessageText"):
             return self._send(params)
+        if method == "getFile":
+            with self._changed:
+                data = self._state.files.get(params.get("file_id", ""))
+            if data is None:
+                return 400, "Bad Request: invalid file_id"
+            file_id = params["file_id"]
+            return 200, {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data),
+                         "file_path": f"documents/{file_id}"}  # fmt: skip
         if method == "getWebhookInfo":
             return 200, {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         if method in (
@@ -370,6 +397,9 @@ class FakeBotApi:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                if unquote(self.path).startswith(f"/file/bot{api.token}/documents/"):
+                    self._send_file(self.path.rsplit("/", 1)[1])
+                    return
                 status, payload = api._handle(self.path, body, self.headers.get("Content-Type", ""))
                 data = json.dumps(payload).encode("utf-8")
                 self.send_response(HTTPStatus(status))
@@ -379,6 +409,20 @@ class FakeBotApi:
                 self.wfile.write(data)
 
             do_GET = do_POST
+
+            def _send_file(self, file_id: str) -> None:
+                with api._changed:
+                    data = api._state.files.get(file_id)
+                if data is None:
+                    self.send_response(HTTPStatus.NOT_FOUND)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(HTTPStatus.OK)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the test reads ``calls``; request lines would only add noise
