@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -139,20 +140,33 @@ def squad_searcher(
     return bench_searcher(name, seeds, settings, embedder, fresh=fresh)
 
 
+def share_file(source: Path, target: Path) -> None:
+    """``source`` at ``target`` too, as a hard link (or a copy keeping its times): a build reads
+    no symbolic link that leads out of its seeds folder."""
+    if target.is_symlink():
+        target.unlink()  # made by an older bench: now skipped by the build
+    if target.exists():
+        return
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 def news_and_seed_searcher(settings: Settings, embedder: Embedder, articles: Path) -> Searcher:
     """The news articles plus the seed article, indexed once in ``var/bench/news-seed``.
 
-    The speaker, date and dialogue benches all ask over it. The articles are linked, not
-    copied, and the index starts as a copy of the news bench's (same files, same keys), so
-    only the seed article is embedded, not 32,000 sentences again.
+    The speaker, date and dialogue benches all ask over it. The articles are hard-linked (a
+    symbolic link out of the seeds folder is not read), and the index starts as a copy of the
+    news bench's (same files, same keys), so only the seed article is embedded, not 32,000
+    sentences again.
     """
     root = BENCH_FOLDER / "news-seed"
     seeds = root / "seeds"
     seeds.mkdir(parents=True, exist_ok=True)
     for path in [*sorted(articles.iterdir()), SEED_ARTICLE]:
-        link = seeds / path.name
-        if path.is_file() and not link.exists():
-            link.symlink_to(path.resolve())
+        if path.is_file():
+            share_file(path, seeds / path.name)
     news_index, index = BENCH_FOLDER / "news" / "index", root / "index"
     if not index.exists() and news_index.is_dir():
         shutil.copytree(news_index, index, symlinks=True)
