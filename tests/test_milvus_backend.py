@@ -1,44 +1,53 @@
-"""VECTOR_BACKEND=milvus: the vectors in a real Milvus Lite server started here, on loopback."""
+"""VECTOR_BACKEND=milvus: the vectors in a real Milvus server (the ``milvus`` package's Milvus
+2.3 standalone, started once per session on loopback), and in Milvus Lite's local file."""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pydantic import SecretStr
 
 from bot.bench.fake_telegram.server import FakeBotApi
-from bot.bench.milvus_server import free_port, milvus_server
+from bot.bench.milvus_server import MilvusServer, free_port, milvus_server
 from bot.config import Settings
 from bot.telegram.app import run_bot
 from index.analysis.embedder import Embedder
 from index.build.builder import BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
 from index.errors import VectorEngineError
+from index.storage.dense import DenseParams
 from index.storage.manifest import read_manifest
 from index.storage.milvus_dense import (
+    CONSISTENCY,
     MilvusAddress,
     MilvusDense,
     check_reachable,
+    collection_prefix,
+    connection,
+    engine_index,
     redacted_uri,
 )
 from index.storage.store import FAISS_FILE, current_build, open_index
+from index.storage.vector_file import VectorFileReader, VectorFileWriter
 from tests.conftest import BOT_TOKEN
 from tests.test_cli import newsdesk
 
 SECRET = "s3cret-pass"
 
 
-@pytest.fixture(scope="module")
-def milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusAddress]:
-    """A Milvus Lite gRPC server of its own, stopped after the module's tests."""
-    with milvus_server(tmp_path_factory.mktemp("milvus")) as server:
-        yield server.address
+@pytest.fixture
+def milvus(milvus_engine: MilvusServer) -> MilvusAddress:
+    """The session's real Milvus server."""
+    return milvus_engine.address
 
 
 def _open(index_dir: Path, embedder: Embedder, milvus: MilvusAddress | None):  # type: ignore[no-untyped-def]
@@ -68,6 +77,7 @@ def test_build_add_delete_and_search_on_the_engine(
     first = build_index(seeds, index_dir, embedder, options)
     manifest = read_manifest(current_build(index_dir))
     assert manifest.dense.kind == "milvus" and manifest.dense.collection
+    assert engine_index(manifest.dense).kind == "FLAT"  # 16 sentences: exact, as FAISS would be
     assert not (current_build(index_dir) / FAISS_FILE).exists()
     found = _top_sentence(index_dir, embedder, milvus, "Who said the battle could take days?")
     assert "Mustafa Bali" in found
@@ -105,6 +115,137 @@ def test_an_unreachable_engine_fails_the_build_and_keeps_the_live_index(
     with pytest.raises(VectorEngineError, match="cannot be reached"):
         _open(index_dir, embedder, gone)
     assert _open(index_dir, embedder, milvus).sentence_count == 16  # the engine is back
+
+
+def _vector_file(path: Path, vectors: np.ndarray) -> VectorFileReader:
+    writer = VectorFileWriter(path, vectors.shape[1], np.float16)
+    writer.append(vectors)
+    writer.finish()
+    return VectorFileReader(path)
+
+
+@pytest.mark.parametrize(("count", "kind"), [(3_000, "HNSW"), (400_000, "IVF_SQ8")])
+def test_the_engine_index_kind_follows_the_size(
+    tmp_path: Path, milvus: MilvusAddress, count: int, kind: str
+) -> None:
+    """The kind is chosen from the count the manifest records; 3,000 real rows (above the
+    engine's 1,024-row floor for indexing a segment) are indexed and searched with it."""
+    params = DenseParams("milvus", nlist=54, nprobe=8, trained_on=count, collection=f"t_{kind}")
+    assert engine_index(params).kind == kind
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(3_000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    stored = _vector_file(tmp_path / "vectors.npy", vectors)
+    dense = MilvusDense.build_from_file(stored, params, milvus)
+    try:
+        [name] = dense.client.list_indexes(dense.name)
+        described = dense.client.describe_index(dense.name, name)
+        assert described["index_type"] == kind and described["pending_index_rows"] == 0
+        assert int(described["indexed_rows"]) == 3_000  # waited for: no segment left raw
+        queries = vectors[:20] + 0.05 * rng.normal(size=(20, 32)).astype(np.float32)
+        _, ids = dense.search(queries, 10)
+        assert np.mean(ids[:, 0] == np.arange(20)) >= 0.95
+        assert dense.count == 3_000
+    finally:
+        dense.client.drop_collection(dense.name)
+        dense.close()
+
+
+def test_a_retried_creation_keeps_the_collection_and_its_index(milvus: MilvusAddress) -> None:
+    """A request the engine carried out but whose answer was lost is sent again by pymilvus;
+    the second create of the collection and of its index must not fail the build."""
+    from index.storage.milvus_dense import _create, _create_index
+    from index.storage.milvus_engine import client_for
+
+    client = client_for(milvus)
+    index = engine_index(DenseParams("milvus", nlist=16, nprobe=8, trained_on=1_000))
+    try:
+        for _ in range(2):
+            _create(client, milvus, "t_retried", 8)
+            _create_index(client, milvus, "t_retried", index)
+        assert client.describe_collection("t_retried")["consistency_level"] in (CONSISTENCY, 2)
+        [name] = client.list_indexes("t_retried")
+        assert client.describe_index("t_retried", name)["index_type"] == "HNSW"
+    finally:
+        client.drop_collection("t_retried")
+        client.close()
+
+
+def test_the_cli_answers_from_the_server_with_credentials_in_the_uri(
+    seeds: Path, tmp_path: Path, milvus: MilvusAddress
+) -> None:
+    """The hybrid answer through ``ask`` (BM25 on disk, vectors in the server); a user and
+    password in MILVUS_URI are sent as the token and never printed."""
+    uri = milvus.uri.replace("http://", f"http://root:{SECRET}@")
+    assert connection(MilvusAddress(uri)) == (milvus.uri, f"root:{SECRET}")
+    built = newsdesk("index", "build", cwd=tmp_path, **on_milvus(uri))
+    assert built.returncode == 0, built.stderr
+    assert "Milvus collection newsdesk_" in built.stdout
+    asked = newsdesk("ask", "How many civilians left?", cwd=tmp_path, **on_milvus(uri))
+    assert asked.returncode == 0, asked.stderr
+    assert "**Around 1,500**" in asked.stdout
+    for run in (built, asked):
+        assert SECRET not in run.stdout + run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_engine_stopped_mid_build_fails_it_and_keeps_the_live_index(
+    seeds: Path, tmp_path: Path, embedder: Embedder, milvus: MilvusAddress
+) -> None:
+    """A server of its own is killed as soon as the build's collection appears in it: the
+    build fails with the engine's one error, the live index (on the session's server) stays."""
+    index_dir = tmp_path / "index"
+    build_index(seeds, index_dir, embedder, BuildOptions(milvus=milvus))
+    live = current_build(index_dir)
+    (seeds / "harbour.txt").write_text("Harbour news\n\nThe harbour opened.\n")
+    with milvus_server(tmp_path / "doomed") as doomed:
+        killed = threading.Event()
+
+        def kill_when_filling() -> None:
+            from index.storage.milvus_engine import client_for
+
+            watcher = client_for(doomed.address)
+            prefix = collection_prefix(index_dir)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if any(name.startswith(prefix) for name in watcher.list_collections()):
+                    os.kill(doomed.pid, signal.SIGKILL)
+                    killed.set()
+                    return
+                time.sleep(0.02)
+
+        watcher = threading.Thread(target=kill_when_filling, daemon=True)
+        watcher.start()
+        started = time.monotonic()
+        with pytest.raises(VectorEngineError, match="failed or cannot be reached"):
+            build_index(seeds, index_dir, embedder, BuildOptions(milvus=doomed.address))
+        assert killed.is_set() and time.monotonic() - started < 90
+    assert current_build(index_dir) == live
+    assert "Mustafa Bali" in _top_sentence(
+        index_dir, embedder, milvus, "Who said the battle could take days?"
+    )
+
+
+def test_a_frozen_engine_is_one_error_after_the_timeout(
+    seeds: Path, tmp_path: Path, embedder: Embedder, milvus_engine: MilvusServer
+) -> None:
+    """A server that stops answering (SIGSTOP: a stalled node, a full disk) fails a search
+    after the address's timeout instead of hanging the question; it answers once it resumes."""
+    index_dir = tmp_path / "index"
+    build_index(seeds, index_dir, embedder, BuildOptions(milvus=milvus_engine.address))
+    impatient = MilvusAddress(milvus_engine.address.uri, timeout=2.0)
+    store = _open(index_dir, embedder, impatient)
+    question = embedder.embed_query("Who said the battle could take days?")
+    os.kill(milvus_engine.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(VectorEngineError, match="failed or cannot be reached"):
+            store.dense.search(question, 1)
+        assert time.monotonic() - started < 15
+    finally:
+        os.kill(milvus_engine.pid, signal.SIGCONT)
+    _, ids = store.dense.search(question, 1)
+    assert "Mustafa Bali" in store.metadata.sentence(int(ids[0, 0])).text
+    store.close()
 
 
 def test_the_cli_answers_from_milvus_lite_and_says_when_it_is_down(

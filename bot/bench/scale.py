@@ -24,6 +24,10 @@ import numpy as np
 
 from bot.bench.measure import ms, peak_memory_since_reset_mb, percentile, reset_peak_memory
 from bot.bench.milvus_server import milvus_server
+from bot.bench.scale_report import format_backend_ratios as format_backend_ratios
+from bot.bench.scale_report import format_dense_bench as format_dense_bench
+from bot.bench.scale_report import format_scale_bench as format_scale_bench
+from bot.config import Settings
 from index.analysis.embedder import EMBED_BATCH, Embedder, ModelInfo
 from index.analysis.entities import Entity, EntityTagger, TaggerInfo
 from index.build.builder import BuildOptions, build_index
@@ -39,6 +43,7 @@ from index.storage.dense import (
     as_stored,
     choose_params,
 )
+from index.storage.milvus_dense import MilvusAddress, engine_index
 from index.storage.store import open_index
 
 DIMENSION = 384
@@ -151,6 +156,13 @@ def write_synthetic_seeds(folder: Path, sentences: int) -> None:
             lines = []
 
 
+def named_engine() -> MilvusAddress | None:
+    """The engine MILVUS_URI names (MILVUS_TOKEN its credentials), read as every command reads
+    them; None when it is unset, and the bench starts a server of its own."""
+    settings = Settings(vector_backend="milvus")
+    return settings.milvus_address() if settings.milvus_uri else None
+
+
 def _timed(calls: list[Any]) -> list[float]:
     times = []
     for call in calls:
@@ -173,9 +185,10 @@ def run_scale_bench(
     """Build, load and search an index of ``count`` synthetic sentences.
 
     ``tag_entities`` runs spaCy over the synthetic sentences; by default they go untagged.
-    ``backend`` "milvus" keeps the vectors in a Milvus Lite server started for the run (a
-    process apart, on loopback, as a cluster would be). ``queries`` are scored for recall and
-    ``timed`` of them timed (Milvus Lite takes about a second a search at a million).
+    ``backend`` "milvus" keeps the vectors in the Milvus engine that MILVUS_URI (and
+    MILVUS_TOKEN) name, a server or a cluster, or else in a Milvus 2.3 standalone server started
+    for the run (a process apart, on loopback, as a cluster's would be). ``queries`` are scored
+    for recall and ``timed`` of them timed.
     """
     centres = np.load(base, mmap_mode="r", allow_pickle=False) if base is not None else None
     embedder = ClusteredEmbedder(centres)
@@ -183,12 +196,13 @@ def run_scale_bench(
     with tempfile.TemporaryDirectory(prefix="newsdesk-scale-") as scratch, ExitStack() as stack:
         seeds, index_dir = Path(scratch) / "seeds", Path(scratch) / "index"
         write_synthetic_seeds(seeds, count)
+        named = named_engine() if backend == "milvus" else None
         server = (
             stack.enter_context(milvus_server(Path(scratch) / "milvus"))
-            if backend == "milvus"
+            if backend == "milvus" and named is None
             else None
         )
-        milvus = server.address if server is not None else None
+        milvus = named or (server.address if server is not None else None)
         options = BuildOptions(
             chunking=chunking,
             exact_limit=exact_limit,
@@ -196,9 +210,12 @@ def run_scale_bench(
             milvus=milvus,
         )
         measured_peak = reset_peak_memory()
+        if server is not None:
+            server.reset_peak()
         tagger = EntityTagger() if tag_entities else NoEntityTagger()
         report = build_index(seeds, index_dir, embedder, options, tagger=tagger)
         build_peak = peak_memory_since_reset_mb() if measured_peak else float("nan")
+        engine_build_peak = server.peak_mb() if server is not None else float("nan")
         folder = report.folder
         assert folder is not None
         disk = _bytes_under(folder) + _bytes_under(Path(scratch) / "milvus")
@@ -239,6 +256,9 @@ def run_scale_bench(
         "passages": report.passages,
         "build_seconds": round(report.seconds, 1),
         "build_peak_mb": round(build_peak, 1),
+        "engine_build_peak_mb": round(engine_build_peak, 1),
+        "engine": (engine_index(report.dense).label if report.dense.kind == "milvus" else "FAISS")
+        + (f" on {milvus.shown}" if named is not None and milvus is not None else ""),
         "index": report.dense.to_dict(),
         "disk_bytes_per_sentence": round(disk / report.sentences, 1),
         "load_seconds": round(load_seconds, 3),
@@ -301,41 +321,6 @@ def _rss_mb() -> float:
     return pages * resource.getpagesize() / 2**20
 
 
-def format_scale_bench(figures: dict[str, Any]) -> str:
-    index = figures["index"]
-    engine = "Milvus Lite server, " if index["kind"] == "milvus" else ""
-    kind = engine + (
-        "exact"
-        if index["kind"] == "flat" or (index["kind"] == "milvus" and not index["nlist"])
-        else (
-            f"{'IVF' if index['kind'] == 'milvus' else index['kind'].upper()} "
-            f"nlist={index['nlist']} "
-            f"nprobe={index['nprobe']} trained_on={index['trained_on']}"
-            + (f" rerank x{index['rerank']}" if index.get("rerank") else "")
-        )
-    )
-    build = f"build {figures['build_seconds']} s, peak {figures['build_peak_mb']} MB"
-    disk = f"{figures['disk_bytes_per_sentence']} bytes/sentence on disk (target <= 2048)"
-    load = f"load {figures['load_seconds']} s (target <= 3)"
-    memory = f"resident after load {figures['rss_after_load_mb']} MB (target <= 3000)"
-    if figures.get("engine_rss_mb"):
-        memory += f", the engine's {figures['engine_rss_mb']} MB"
-    dense = f"dense p50/p95 {figures['dense_p50_ms']}/{figures['dense_p95_ms']} ms (target <= 10)"
-    bm25 = f"BM25 {figures['bm25_p50_ms']}/{figures['bm25_p95_ms']} ms"
-    hybrid = f"hybrid {figures['hybrid_p50_ms']}/{figures['hybrid_p95_ms']} ms (target <= 30)"
-    recall = f"dense recall@10 against exact {figures['dense_recall@10']} (target >= 0.95)"
-    return "\n".join(
-        [
-            f"{figures['sentences']} sentences, {figures['passages']} passages: {kind} "
-            f"({figures['vectors']})",
-            f"  {build}, {disk}, {load}, {memory}",
-            f"  {dense}, {bm25}, {hybrid}",
-            f"  {recall}",
-            json.dumps(figures),
-        ]
-    )
-
-
 def run_dense_bench(count: int, base: Path | None = None) -> dict[str, Any]:
     """The dense index alone at ``count`` vectors: IVF-Flat beside IVF-SQ6 with re-ranking.
 
@@ -374,30 +359,3 @@ def run_dense_bench(count: int, base: Path | None = None) -> dict[str, Any]:
             "recall@10": round(float(recall), 4),
         }
     return {"vectors": count, "kinds": kinds}
-
-
-def format_dense_bench(figures: dict[str, Any]) -> str:
-    flat, sq = figures["kinds"]["ivf"], figures["kinds"][COMPRESSED_KIND]
-    lines = [f"dense index alone, {figures['vectors']} vectors (float16 copy on disk beside it)"]
-    lines.append(f"  {'':<30}{'IVF-Flat':>12}{COMPRESSED_KIND.upper():>12}{'ratio':>8}")
-    for key in (
-        "build_seconds",
-        "faiss_bytes_per_vector",
-        "bytes_per_sentence_with_vectors",
-        "p50_ms",
-        "p95_ms",
-        "recall@10",
-    ):
-        ratio = sq[key] / flat[key] if flat[key] else float("nan")
-        lines.append(f"  {key:<30}{flat[key]:>12}{sq[key]:>12}{ratio:>8.2f}")
-    lines.append(json.dumps(figures))
-    return "\n".join(lines)
-
-
-def format_backend_ratios(faiss: dict[str, Any], milvus: dict[str, Any]) -> str:
-    """Milvus's figures over FAISS's, for the same corpus in the same run."""
-    keys = ("build_seconds", "load_seconds", "dense_p50_ms", "hybrid_p50_ms", "dense_recall@10")
-    ratios = ", ".join(
-        f"{key} {milvus[key] / faiss[key]:.2f}x" if faiss[key] else f"{key} -" for key in keys
-    )
-    return f"milvus / faiss at {faiss['sentences']} sentences: {ratios} (hybrid target <= 3x)"
