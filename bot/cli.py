@@ -733,6 +733,19 @@ def bench_build(ctx: click.Context, squad: Path, news: Path, articles: int, no_s
     click.echo(format_build_bench(figures))
 
 
+@bench_group.command("live")
+@click.option("--runs", type=click.IntRange(3), default=5, show_default=True)
+@click.option("--watch-seconds", type=click.FloatRange(0.5), default=2.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@click.pass_context
+def bench_live(ctx: click.Context, runs: int, watch_seconds: float, as_json: bool) -> None:
+    """A new article answered: single-article updates of the news index, and the bot's watch."""
+    from bot.bench.live import format_live_bench, run_live_bench
+
+    figures = run_live_bench(settings_of(ctx), runs=runs, watch_seconds=watch_seconds)
+    click.echo(json.dumps(figures) if as_json else format_live_bench(figures))
+
+
 @bench_group.command("start")
 @click.option("--runs", type=click.IntRange(5), default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")

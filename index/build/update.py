@@ -126,8 +126,8 @@ def update_tail(
         except NewsdeskError as error:
             log.info("a full build is due: %s", error)
             return None
-        if manifest.dense.kind == "milvus":
-            return None
+        if manifest.dense.kind == "milvus" or manifest.answer_model != options.answer_model:
+            return None  # the engine holds the vectors, or the build is for another answer model
         encoder = encoder_of(folder, manifest)
         if encoder is None:
             return None
