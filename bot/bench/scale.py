@@ -31,6 +31,7 @@ from bot.config import Settings
 from index.analysis.embedder import EMBED_BATCH, Embedder, ModelInfo
 from index.analysis.entities import Entity, EntityTagger, TaggerInfo
 from index.build.builder import BuildOptions, build_index
+from index.build.update import SentenceEncoder, update_tail
 from index.corpus.passages import ChunkingSettings
 from index.search.searcher import Searcher
 from index.storage.dense import (
@@ -251,7 +252,9 @@ def run_scale_bench(
             np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
         )
         store.close()
+        added = _add_one_article(seeds, index_dir, embedder, options, tagger) if not milvus else {}
     return {
+        **added,
         "sentences": report.sentences,
         "passages": report.passages,
         "build_seconds": round(report.seconds, 1),
@@ -276,6 +279,42 @@ def run_scale_bench(
         "tagger": tagger.info.pipeline,
         "backend": backend,
         "queries": {"recall": queries, "timed": timed},
+    }
+
+
+def _add_one_article(
+    seeds: Path, index_dir: Path, embedder: ClusteredEmbedder, options: BuildOptions, tagger: Any
+) -> dict[str, Any]:
+    """One new article of 50 sentences into the built index, through its tail: the seconds
+    from the update's start to the new index loaded, and whether its sentences are found."""
+    write_synthetic_seeds(seeds / "new", PARAGRAPHS_PER_ARTICLE * SENTENCES_PER_PARAGRAPH)
+    started = time.perf_counter()
+    report = update_tail(
+        seeds,
+        index_dir,
+        options,
+        tagger,
+        lambda folder, manifest: SentenceEncoder(embedder.embed, "model"),
+        embedder.info.name,
+        embedder.info.fingerprint,
+    )
+    updated = time.perf_counter() - started
+    store = open_index(
+        index_dir, model_name=embedder.info.name, chunking=options.chunking, model=embedder.info
+    )
+    searchable = time.perf_counter() - started
+    tail = store.manifest.tail
+    found = False
+    if tail is not None:
+        new_rows = np.asarray(store.vectors[[tail.id_sentences - 1]])
+        _, ids = store.dense.search(new_rows, 1)
+        found = int(ids[0][0]) == tail.id_sentences - 1
+    store.close()
+    return {
+        "add_one_article_seconds": round(updated, 2),
+        "add_one_article_searchable_seconds": round(searchable, 2),
+        "add_one_article_through": "tail" if report is not None and tail is not None else "full",
+        "add_one_article_found": found,
     }
 
 

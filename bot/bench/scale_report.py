@@ -33,6 +33,15 @@ def format_scale_bench(figures: dict[str, Any]) -> str:
     bm25 = f"BM25 {figures['bm25_p50_ms']}/{figures['bm25_p95_ms']} ms"
     hybrid = f"hybrid {figures['hybrid_p50_ms']}/{figures['hybrid_p95_ms']} ms (target <= 30)"
     recall = f"dense recall@10 against exact {figures['dense_recall@10']} (target >= 0.95)"
+    added = (
+        [
+            f"  one article added through the {figures['add_one_article_through']}: searchable "
+            f"in {figures['add_one_article_searchable_seconds']} s (target <= 10; written in "
+            f"{figures['add_one_article_seconds']} s), found: {figures['add_one_article_found']}"
+        ]
+        if "add_one_article_seconds" in figures
+        else []
+    )
     return "\n".join(
         [
             f"{figures['sentences']} sentences, {figures['passages']} passages: {kind} "
@@ -40,6 +49,7 @@ def format_scale_bench(figures: dict[str, Any]) -> str:
             f"  {build}, {disk}, {load}, {memory}",
             f"  {dense}, {bm25}, {hybrid}",
             f"  {recall}",
+            *added,
             json.dumps(figures),
         ]
     )
