@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -102,15 +103,20 @@ def test_the_setting_reaches_the_build_embedder() -> None:
         Settings(_env_file=None, embed_precision="fp16")
 
 
-def test_a_core_is_lent_while_asked_and_torch_threads_restored(embedder: Embedder) -> None:
+def test_batches_on_a_pool_give_the_same_rows(embedder: Embedder) -> None:
+    """Side by side on a build's threads (torch on one thread each, restored after), in
+    order, and float32 is sentence-transformers' own ``encode``."""
     import torch
 
+    fp32 = embedder.with_precision("fp32")
+    texts = SENTENCES * 5
+    alone = fp32.embed(texts, batch_size=4)
+    expected = embedder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.sum(alone * expected, axis=1).min() > 0.99999
     before = torch.get_num_threads()
-    asked: list[bool] = []
-
-    def share_core() -> bool:
-        asked.append(True)
-        return True
-
-    embedder.embed(SENTENCES, share_core=share_core)
-    assert asked and torch.get_num_threads() == before
+    steps: list[int] = []
+    with ThreadPoolExecutor(2) as pool:
+        beside = fp32.embed(texts, batch_size=4, pool=pool, on_step=steps.append)
+    assert torch.get_num_threads() == before
+    assert np.sum(alone * beside, axis=1).min() > 0.99999
+    assert steps == [len(texts)]

@@ -16,6 +16,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ class ClusteredEmbedder(Embedder):
         *,
         batch_size: int = EMBED_BATCH,
         on_step: Callable[[int], None] | None = None,
-        share_core: Callable[[], bool] | None = None,
+        pool: Executor | None = None,
     ) -> np.ndarray:
         # In float32 blocks: one float64 pass over millions of rows would take three times
         # the memory of the index being measured.

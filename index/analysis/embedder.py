@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -78,9 +80,14 @@ class Embedder:
     (``export_query_encoder``), which answers without torch.
     """
 
-    def __init__(self, model: SentenceTransformer, info: ModelInfo) -> None:
+    def __init__(
+        self, model: SentenceTransformer, info: ModelInfo, lock: threading.Lock | None = None
+    ) -> None:
         self.model = model
         self.info = info
+        # The fast tokenizer is reconfigured on every call and refuses two threads at once
+        # ("Already borrowed"): batches are tokenized one at a time, encoded side by side.
+        self._tokenizing = lock or threading.Lock()
 
     @property
     def precision(self) -> Precision:
@@ -88,7 +95,7 @@ class Embedder:
 
     def with_precision(self, precision: Precision) -> Embedder:
         """The same loaded model encoding in ``precision`` (no second copy of the weights)."""
-        return Embedder(self.model, replace(self.info, precision=precision))
+        return Embedder(self.model, replace(self.info, precision=precision), self._tokenizing)
 
     def embed(
         self,
@@ -96,16 +103,21 @@ class Embedder:
         *,
         batch_size: int = EMBED_BATCH,
         on_step: Callable[[int], None] | None = None,
-        share_core: Callable[[], bool] | None = None,
+        pool: Executor | None = None,
     ) -> np.ndarray:
         """Encode ``texts`` in batches; returns an ``(len(texts), dimension)`` float32 array.
 
         Texts are encoded longest first, so each batch pads to lengths alike (a batch pads to
         its longest text: mixed lengths spend most of their time on padding), and the rows are
         returned in the order given. ``on_step`` hears how many texts are encoded so far,
-        every ``STEP_TEXTS`` of them. While ``share_core()`` (asked before each ``STEP_TEXTS``)
-        is true, torch runs one thread fewer, leaving a core to work beside it (a build's entity
-        tagger); its own count is restored at the end.
+        every ``STEP_TEXTS`` of them.
+
+        With ``pool``, the batches run on its threads, torch on one thread in each (restored
+        after): threads side by side keep every core busy where torch's own fan-out inside each
+        operation waits at every step for its slowest thread, which a busy machine has
+        descheduled (measured on two shared cores: bf16 on two torch threads 5-8x slower than
+        on one). A build shares its pool with the entity tagger, so the tagger's thread takes
+        batches when it is done.
         """
         if not texts:
             return np.zeros((0, self.info.dimension), dtype=np.float32)
@@ -113,36 +125,41 @@ class Embedder:
 
         order = np.argsort([-len(text) for text in texts], kind="stable")
         by_length = [texts[i] for i in order]
-        parts = []
+        batches = [by_length[i : i + batch_size] for i in range(0, len(texts), batch_size)]
         own_threads = torch.get_num_threads()
+        parts: list[np.ndarray] = []
         try:
-            for first in range(0, len(texts), STEP_TEXTS):
-                sharing = share_core is not None and share_core()
-                torch.set_num_threads(max(1, own_threads - 1) if sharing else own_threads)
-                parts.append(self._encode(by_length[first : first + STEP_TEXTS], batch_size))
-                if on_step is not None:
-                    on_step(min(first + STEP_TEXTS, len(texts)))
+            if pool is not None:
+                torch.set_num_threads(1)
+                encoded = pool.map(self._encode, batches)
+            else:
+                encoded = map(self._encode, batches)
+            done = 0
+            for part in encoded:
+                parts.append(part)
+                before, done = done, done + len(part)
+                if on_step is not None and (
+                    done // STEP_TEXTS > before // STEP_TEXTS or done == len(texts)
+                ):
+                    on_step(done)
         finally:
             torch.set_num_threads(own_threads)
         vectors = np.empty((len(texts), self.info.dimension), dtype=np.float32)
         vectors[order] = np.concatenate(parts)
         return vectors
 
-    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        """One ``model.encode`` call in this embedder's precision, rows made unit length in
-        float32 (bf16 arithmetic leaves norms a few 1e-3 off)."""
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """One batch through the model in this embedder's precision (autocast is per thread:
+        entered here), rows made unit length in float32 (bf16 leaves norms a few 1e-3 off)."""
         import torch
 
+        prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
+        with self._tokenizing:
+            features = prepare(texts)
         autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
         with autocast, torch.inference_mode():
-            vectors = self.model.encode(
-                texts,
-                batch_size=batch_size,
-                show_progress_bar=False,
-                normalize_embeddings=False,
-                convert_to_numpy=True,
-            )
-        vectors = np.asarray(vectors, dtype=np.float32)
+            output = self.model(features)["sentence_embedding"]
+        vectors = output.float().numpy()
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, np.finfo(np.float32).tiny)
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import shutil
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -488,9 +489,9 @@ def _embed_and_tag(
 ) -> tuple[np.ndarray, list[tuple[Entity, ...]]]:
     """The vectors and entities of every sentence of the batch, unchanged articles' reused.
 
-    spaCy tags in a thread while the encoder runs: both spend most of their time in native
-    code that releases the GIL, so on two cores the tagging hides behind the encoding, which
-    lends the tagger one of its threads until the tagging is done.
+    spaCy tags on one thread of a pool while the encoder's batches run on the others, and on
+    the tagger's too once it is done: both spend most of their time in native code that
+    releases the GIL, so the tagging hides behind the encoding.
     """
     reuse = _reused_rows(splits, previous, report)
     texts = [
@@ -500,21 +501,28 @@ def _embed_and_tag(
         for sentence in split.sentences
     ]
     stop = threading.Event()
-    with ThreadPoolExecutor(1, thread_name_prefix="newsdesk-tagging") as pool:
+    with ThreadPoolExecutor(_cores(), thread_name_prefix="newsdesk-build") as pool:
         tagging = pool.submit(_tag, tagger, texts, stop)
         try:
             vectors = _batch_vectors(
-                splits, reuse, texts, previous, embedder, options, report, tracker,
-                share_core=lambda: not tagging.done(),
-            )  # fmt: skip
+                splits, reuse, texts, previous, embedder, options, report, tracker, pool
+            )
             if tracker is not None:
                 tracker.within_batch(len(splits), 1.0, "tagging")
             tagged, seconds = tagging.result()
-        finally:
-            stop.set()  # an error or Ctrl-C here stops the tagger within one spaCy batch
+        finally:  # an error or Ctrl-C: the tagger stops within one spaCy batch, no batch waits
+            stop.set()
+            pool.shutdown(cancel_futures=True)
     report.tagged += len(texts)
     report.tag_seconds += seconds
     return vectors, _batch_entities(splits, set(reuse), tagged, previous, old_metadata)
+
+
+def _cores() -> int:
+    """Threads for a build's pool: one per core it may run on, two at least (the tagger's and
+    the encoder's)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(2, cores or 1)
 
 
 def _tag(
@@ -560,7 +568,7 @@ def _batch_vectors(
     options: BuildOptions,
     report: BuildReport,
     tracker: ProgressTracker | None = None,
-    share_core: Callable[[], bool] | None = None,
+    pool: Executor | None = None,
 ) -> np.ndarray:
     """One row per sentence of the batch: ``reuse``'s rows for unchanged articles, ``to_embed``
     (the other articles' sentences, in order) encoded for the rest.
@@ -574,9 +582,7 @@ def _batch_vectors(
         def step(done: int) -> None:
             tracker.within_batch(articles, done / count)
 
-    fresh = embedder.embed(
-        to_embed, batch_size=options.batch_size, on_step=step, share_core=share_core
-    )
+    fresh = embedder.embed(to_embed, batch_size=options.batch_size, on_step=step, pool=pool)
     report.embedded += len(fresh)
     fresh = as_stored(fresh)
     if not reuse:
