@@ -121,7 +121,7 @@ class Engine:
             if on_build is not None:
                 on_build(said)
             embedder = embedder or load_build_embedder(setup)
-            build_setup(setup, embedder=embedder, say=on_build)
+            build_setup(setup, embedder=embedder, say=on_build, tail=False)
             store = _open(setup, embedder.info.fingerprint, query_threads)
         try:
             check_compatible(

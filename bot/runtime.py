@@ -74,27 +74,33 @@ def build_setup(
     say: Callable[[str], None] | None = None,
     tagger: EntityTagger | None = None,
     load: Callable[[], Embedder] | None = None,
+    tail: bool = True,
 ) -> BuildReport:
     """Build or update the index ``setup`` describes; ``say`` hears of slow silent steps,
     ``progress`` of every step (``bot.build_progress.BuildDisplay`` shows them).
 
     A few new, changed or removed articles go to the live index's tail (``build.update``),
     embedded by ``embedder`` or, without one, by the index's own question encoder (no torch);
-    otherwise (``full``, a first build, a tail grown too long) the model is loaded, by
-    ``load`` when given, and the index built in full.
+    otherwise (``full``, a first build, a tail grown too long, or ``tail`` False: the live
+    build lacks a part only a build makes) the model is loaded, by ``load`` when given, and
+    the index built in full, reusing every vector it can.
     """
     check_build_folders(setup)
     tagger = tagger or EntityTagger()
     options = replace(setup.build, full=full, on_progress=progress)
     fingerprint = embedder.info.fingerprint if embedder else model_fingerprint(setup.model_name)
-    report = update_tail(
-        setup.seeds_dir,
-        setup.index_dir,
-        options,
-        tagger,
-        partial(_sentence_encoder, embedder),
-        setup.model_name,
-        fingerprint,
+    report = (
+        update_tail(
+            setup.seeds_dir,
+            setup.index_dir,
+            options,
+            tagger,
+            partial(_sentence_encoder, embedder),
+            setup.model_name,
+            fingerprint,
+        )
+        if tail
+        else None
     )
     if report is not None:
         return report

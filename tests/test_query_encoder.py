@@ -191,6 +191,11 @@ def test_a_missing_or_damaged_encoder_is_refused_then_remade(
 def test_later_builds_keep_the_encoder(pristine: Path, tmp_path: Path, embedder: Embedder) -> None:
     old = copy_of(pristine, tmp_path)
     hashes = json.loads((old / "manifest.json").read_text(encoding="utf-8"))["query_encoder"]
+    unchanged = build_setup(settings_for(tmp_path).index_setup(), embedder=embedder)
+    assert unchanged.folder == old and unchanged.query_encoder_made == "kept"  # nothing to do
+    (tmp_path / "seeds" / "more.txt").write_text(
+        "More news\n\nThe council met on Monday, its clerk said.\n", encoding="utf-8"
+    )
     report = build_setup(settings_for(tmp_path).index_setup(), embedder=embedder)
     assert report.query_encoder_made == "kept" and report.folder != old
     assert report.query_encoder is not None

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from index.analysis.entities import EntityTagger
-from index.analysis.query_encoder import QUERY_FILES
+from index.analysis.query_encoder import QUERY_FILES, damaged_file
 from index.build.builder import (
     BuildOptions,
     BuildReport,
@@ -128,6 +128,9 @@ def update_tail(
             return None
         if manifest.dense.kind == "milvus" or manifest.answer_model != options.answer_model:
             return None  # the engine holds the vectors, or the build is for another answer model
+        encoder_info = manifest.query_encoder
+        if encoder_info is None or damaged_file(folder, encoder_info) is not None:
+            return None  # no question encoder, or a damaged one: a full build remakes it
         encoder = encoder_of(folder, manifest)
         if encoder is None:
             return None
@@ -144,7 +147,9 @@ def _update(
     encoder: SentenceEncoder,
 ) -> BuildReport | None:
     started = time.perf_counter()
-    report = BuildReport(dense=manifest.dense)
+    report = BuildReport(
+        dense=manifest.dense, query_encoder=manifest.query_encoder, query_encoder_made="kept"
+    )
     old = manifest.articles
     fresh: list[SplitArticle] = []
     seen: set[str] = set()
