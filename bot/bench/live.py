@@ -32,16 +32,31 @@ ADMIN, READER = 9001, 9002
 TARGETS = {"update_seconds": 2.0, "landed_to_answer_extra_seconds": 5.0}
 
 
+_PLACES = (
+    ("Rotterdam", "harbour tunnel"),
+    ("Lyon", "tram line"),
+    ("Gdansk", "container terminal"),
+    ("Porto", "river bridge"),
+    ("Tampere", "concert hall"),
+    ("Bilbao", "metro extension"),
+    ("Graz", "ring road"),
+    ("Malmo", "ferry quay"),
+    ("Leipzig", "rail depot"),
+    ("Cork", "flood barrier"),
+)
+
+
 def article(number: int) -> tuple[str, str, str]:
     """A new article, a question about it and the short answer it must give."""
+    city, project = _PLACES[number % len(_PLACES)]
     cost = 300 + 7 * number
     text = (
-        f"Harbour tunnel {number} opens in Rotterdam\n\nPosted March 3, 2005\n\n"
-        f"The harbour tunnel number {number} in Rotterdam opened on Thursday after seven "
-        f"years of work, the city's mayor said.\n\nThe tunnel number {number} cost {cost} "
-        "million euros and will carry 40,000 cars a day, according to the port authority.\n"
+        f"New {project} opens in {city}\n\nPosted March 3, 2005\n\n"
+        f"The new {project} in {city} opened on Thursday after seven years of work, the "
+        f"city's mayor said.\n\nThe {project} cost {cost} million euros and will serve "
+        "40,000 people a day, according to the city council.\n"
     )
-    return text, f"How much did harbour tunnel number {number} in Rotterdam cost?", f"{cost}"
+    return text, f"How much did the new {project} in {city} cost?", f"{cost}"
 
 
 def run_live_bench(settings: Settings, runs: int = 5, watch_seconds: float = 2.0) -> dict[str, Any]:
