@@ -16,7 +16,7 @@ import numpy as np
 from bot.config import IndexSetup
 from index.analysis.embedder import Embedder, load_embedder, model_fingerprint
 from index.analysis.entities import EntityTagger
-from index.analysis.query_encoder import QueryEncoder
+from index.analysis.query_encoder import QueryEncoder, damaged_file
 from index.build.builder import BuildReport, build_index
 from index.build.progress import ProgressCallback
 from index.build.update import SentenceEncoder, update_tail
@@ -111,13 +111,15 @@ def build_setup(
 def _sentence_encoder(
     embedder: Embedder | None, folder: Path, manifest: Manifest
 ) -> SentenceEncoder | None:
-    """The loaded model when there is one, else the live build's ONNX question encoder."""
+    """The loaded model when there is one, else the live build's ONNX question encoder; None
+    when the live build has no question encoder or a damaged one (a full build remakes it)."""
+    info = manifest.query_encoder
+    if info is None or damaged_file(folder, info) is not None:
+        return None
     if embedder is not None:
         return SentenceEncoder(embedder.embed, "model")
-    if manifest.query_encoder is None:
-        return None
     try:
-        encoder = QueryEncoder.open(folder, manifest.query_encoder, threads=1)
+        encoder = QueryEncoder(folder, info, threads=1)  # its files were checked just now
     except NewsdeskError:
         return None  # a damaged encoder: the full build remakes it
 

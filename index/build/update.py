@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from index.analysis.entities import EntityTagger
-from index.analysis.query_encoder import QUERY_FILES, damaged_file
+from index.analysis.query_encoder import QUERY_FILES
 from index.build.builder import (
     BuildOptions,
     BuildReport,
@@ -103,7 +103,8 @@ def update_tail(
 ) -> BuildReport | None:
     """Bring the live index up to ``seeds_dir`` through its tail; None when a full build is due.
 
-    ``encoder_of(folder, manifest)`` gives the encoder for the live build (None: none fits).
+    ``encoder_of(folder, manifest)`` gives the encoder for the live build (None: none fits,
+    or the build lacks a part only a full build makes, such as its question encoder).
     Raises what a build raises (``BuildInProgressError``, ``IndexFolderError``,
     ``IndexWriteError``); the live index is then untouched.
     """
@@ -128,9 +129,6 @@ def update_tail(
             return None
         if manifest.dense.kind == "milvus" or manifest.answer_model != options.answer_model:
             return None  # the engine holds the vectors, or the build is for another answer model
-        encoder_info = manifest.query_encoder
-        if encoder_info is None or damaged_file(folder, encoder_info) is not None:
-            return None  # no question encoder, or a damaged one: a full build remakes it
         encoder = encoder_of(folder, manifest)
         if encoder is None:
             return None
