@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from index.analysis.embedder import Embedder
 from index.analysis.entities import EntityTagger
 from index.build.builder import LOCK_FILE, STAGING_PREFIX, BuildOptions, build_index
+from index.build.progress import BuildProgress
 from index.corpus.passages import ChunkingSettings
 from index.errors import (
     BuildInProgressError,
@@ -252,3 +254,24 @@ def test_bf16_and_fp32_builds_answer_alike(seeds: Path, tmp_path: Path, embedder
     finally:
         bf16.close()
         fp32.close()
+
+
+def test_ctrl_c_while_encoding_stops_the_tagger_and_keeps_the_live_index(
+    seeds: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """The tagger runs on the build's pool: an interrupt mid-encoding leaves no thread behind."""
+    index_dir = tmp_path / "index"
+    build_index(seeds, index_dir, embedder, BuildOptions())
+    before = current_build(index_dir)
+    paragraphs = [f"Ship {n} reached Hull on Monday. Crew {n} went home." for n in range(600)]
+    (seeds / "ships.txt").write_text("Ships\n\n" + "\n\n".join(paragraphs) + "\n")
+
+    def interrupt(progress: BuildProgress) -> None:
+        if progress.stage == "embedding" and progress.articles_done > 0:
+            raise KeyboardInterrupt  # the first step after STEP_TEXTS sentences are encoded
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(seeds, index_dir, embedder, BuildOptions(on_progress=interrupt))
+    assert not [t for t in threading.enumerate() if t.name.startswith("newsdesk-build")]
+    assert current_build(index_dir) == before
+    assert [p.name for p in (index_dir / "builds").iterdir()] == [before.name]
