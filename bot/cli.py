@@ -20,7 +20,12 @@ from bot.build_progress import BuildDisplay
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.reports import describe_build, describe_error, describe_feedback, describe_manifest
-from bot.runtime import build_setup, check_build_folders, configure_logging
+from bot.runtime import (
+    ONE_SHOT_QUERY_THREADS,
+    build_setup,
+    check_build_folders,
+    configure_logging,
+)
 from bot.text_render import quote_lines, render_answer
 from index.answering.quotes import speaker_name
 from index.answering.time_words import BadDateError, parse_day
@@ -72,13 +77,6 @@ def _progress(message: str) -> None:
     """Say what takes the next seconds, on a terminal only (scripts read stderr for errors)."""
     if sys.stderr.isatty():
         click.echo(message, err=True)
-
-
-# onnxruntime threads for the question encoder of ``ask`` and ``console``, one question at a
-# time. Measured by ``newsdesk bench start`` on two cores (warm p50, three runs each): the same
-# within 2 ms when nothing else runs (10-12 ms), and 12-17 ms against 33-40 ms for one thread
-# while two other processes keep both cores busy. The bot keeps one thread per question worker.
-ONE_SHOT_QUERY_THREADS = 2
 
 
 def _load_engine(settings: Settings) -> Engine:

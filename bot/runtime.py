@@ -25,6 +25,13 @@ from index.errors import NewsdeskError
 from index.storage.folder import claim_index_folder
 from index.storage.manifest import Manifest
 
+# onnxruntime threads for the question encoder of ``ask`` and ``console``, one question at a
+# time. Measured by ``newsdesk bench start`` on two cores (warm p50, three runs each): the same
+# within 2 ms when nothing else runs (10-12 ms), and 12-17 ms against 33-40 ms for one thread
+# while two other processes keep both cores busy. The bot keeps one thread per question worker.
+ONE_SHOT_QUERY_THREADS = 2
+
+
 # Libraries that talk at INFO (model loading bars, HTTP request lines) are kept at WARNING.
 _NOISY_LOGGERS = ("httpx", "httpcore", "sentence_transformers", "transformers", "bm25s", "faiss")
 

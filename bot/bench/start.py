@@ -22,8 +22,8 @@ from typing import Any
 
 from bot.bench.fake_telegram.server import FakeBotApi
 from bot.bench.measure import percentile
-from bot.cli import ONE_SHOT_QUERY_THREADS
 from bot.config import Settings
+from bot.runtime import ONE_SHOT_QUERY_THREADS
 
 BENCH_FOLDER = Path("var/start-bench")
 QUESTION = "How many civilians left?"
@@ -47,7 +47,7 @@ TARGETS = {
 # Asks QUESTIONS ``rounds`` times through a loaded engine; prints the latencies and modules.
 _WARM = """
 import json, sys, time
-from bot.cli import ONE_SHOT_QUERY_THREADS
+from bot.runtime import ONE_SHOT_QUERY_THREADS
 from bot.config import Settings
 from bot.engine import Engine
 threads, rounds, questions = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
