@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from index.build.progress import BuildProgress
+from index.indexing.progress import BuildProgress
 
 LINE_SECONDS = 5.0
 

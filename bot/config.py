@@ -19,8 +19,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.conversation import DEFAULT_MINUTES
 from index.analysis.embedder import DEFAULT_MODEL
 from index.answering.model import answer_model_fingerprint
-from index.build.builder import BuildOptions
 from index.corpus.passages import ChunkingSettings
+from index.indexing.builder import BuildOptions
 from index.storage.dense import DEFAULT_COMPRESS_LIMIT, DEFAULT_EXACT_LIMIT
 from index.storage.milvus_dense import MilvusAddress, redacted_uri
 

@@ -27,8 +27,6 @@ from index.answering.answer import Answer, answer_question, refused_answer
 from index.answering.language import REFUSAL, is_english
 from index.answering.model import AnswerModel, load_answer_model
 from index.answering.quotes import Quote, quotes_by
-from index.build.builder import BuildReport
-from index.build.progress import BuildProgress, ProgressCallback
 from index.errors import (
     BuildCancelledError,
     IndexMismatchError,
@@ -36,6 +34,8 @@ from index.errors import (
     NewsdeskError,
     Remedy,
 )
+from index.indexing.builder import BuildReport
+from index.indexing.progress import BuildProgress, ProgressCallback
 from index.search.searcher import Searcher
 from index.storage.manifest import check_compatible
 from index.storage.metadata import ArticleRecord

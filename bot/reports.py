@@ -6,9 +6,9 @@ from pathlib import Path
 
 from bot.feedback import BAD, GOOD, FeedbackSummary
 from index.analysis.embedder import DEFAULT_MODEL
-from index.build.builder import BuildReport
 from index.corpus.articles import printable, printable_name
 from index.errors import NewsdeskError, Remedy
+from index.indexing.builder import BuildReport
 from index.storage.dense import DenseParams
 from index.storage.manifest import Manifest
 

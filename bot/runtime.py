@@ -17,11 +17,11 @@ from bot.config import IndexSetup
 from index.analysis.embedder import Embedder, load_embedder, model_fingerprint
 from index.analysis.entities import EntityTagger
 from index.analysis.query_encoder import QueryEncoder, damaged_file
-from index.build.builder import BuildReport, build_index
-from index.build.progress import ProgressCallback
-from index.build.update import SentenceEncoder, update_tail
 from index.corpus.articles import check_seeds_folder
 from index.errors import NewsdeskError
+from index.indexing.builder import BuildReport, build_index
+from index.indexing.progress import ProgressCallback
+from index.indexing.update import SentenceEncoder, update_tail
 from index.storage.folder import claim_index_folder
 from index.storage.manifest import Manifest
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bot.engine import Engine
 from bot.reports import plural
-from index.build.builder import BuildReport, seed_stamps
 from index.errors import BuildInProgressError, NewsdeskError
+from index.indexing.builder import BuildReport, seed_stamps
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bot.build_progress import BuildDisplay
 from index.analysis.embedder import Embedder
-from index.build.builder import BuildOptions, build_index
-from index.build.progress import BuildProgress, count_articles
+from index.indexing.builder import BuildOptions, build_index
+from index.indexing.progress import BuildProgress, count_articles
 from tests.test_cli import newsdesk
 
 

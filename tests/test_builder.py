@@ -11,8 +11,6 @@ import pytest
 
 from index.analysis.embedder import Embedder
 from index.analysis.entities import EntityTagger
-from index.build.builder import LOCK_FILE, STAGING_PREFIX, BuildOptions, build_index
-from index.build.progress import BuildProgress
 from index.corpus.passages import ChunkingSettings
 from index.errors import (
     BuildInProgressError,
@@ -21,6 +19,8 @@ from index.errors import (
     IndexMissingError,
     Remedy,
 )
+from index.indexing.builder import LOCK_FILE, STAGING_PREFIX, BuildOptions, build_index
+from index.indexing.progress import BuildProgress
 from index.storage.dense import DenseIndex, DenseParams, choose_params
 from index.storage.lexical import LexicalIndex, TokenIds
 from index.storage.store import current_build, open_index

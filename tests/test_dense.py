@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.analysis.embedder import Embedder
-from index.build.builder import BuildOptions, build_index
+from index.indexing.builder import BuildOptions, build_index
 from index.storage.dense import DenseIndex, DenseParams, choose_params, reuse_training
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from index.analysis.embedder import Embedder
 from index.analysis.entities import Entity, EntityTagger, TaggerInfo
-from index.build.builder import BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
 from index.errors import IndexMismatchError
+from index.indexing.builder import BuildOptions, build_index
 from index.storage.manifest import check_compatible, read_manifest
 from index.storage.store import current_build, open_index
 

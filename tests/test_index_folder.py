@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from index.analysis.embedder import Embedder
-from index.build.builder import BuildOptions, build_index
 from index.errors import IndexFolderError, IndexWriteError
+from index.indexing.builder import BuildOptions, build_index
 from index.storage.folder import LOCK_FILE, MARKER_FILE
 from index.storage.store import current_build
 

@@ -21,9 +21,9 @@ from bot.bench.milvus_server import MilvusServer, free_port, milvus_server
 from bot.config import Settings
 from bot.telegram.app import run_bot
 from index.analysis.embedder import Embedder
-from index.build.builder import BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
 from index.errors import VectorEngineError
+from index.indexing.builder import BuildOptions, build_index
 from index.storage.dense import DenseParams
 from index.storage.manifest import read_manifest
 from index.storage.milvus_dense import (

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from index.analysis.embedder import Embedder
-from index.build.builder import BuildOptions, build_index
 from index.corpus.articles import read_articles
 from index.errors import NoArticlesError
+from index.indexing.builder import BuildOptions, build_index
 
 MB = 2**20
 PARAGRAPH = (

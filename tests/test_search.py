@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.analysis.embedder import Embedder
-from index.build.builder import BuildOptions, build_index
 from index.corpus.passages import ChunkingSettings
+from index.indexing.builder import BuildOptions, build_index
 from index.search.searcher import Searcher
 from index.storage.store import open_index
 

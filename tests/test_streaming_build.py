@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from index.analysis.embedder import Embedder
-from index.build import builder
-from index.build.builder import BuildOptions, build_index
+from index.indexing import builder
+from index.indexing.builder import BuildOptions, build_index
 from index.storage.lexical import LexicalIndex, TokenIds
 from index.storage.store import METADATA_FILE, current_build
 from index.storage.vector_file import VectorFileReader, VectorFileWriter

@@ -17,7 +17,7 @@ from bot.engine import Engine
 from bot.runtime import build_setup
 from index.analysis.embedder import Embedder
 from index.analysis.entities import EntityTagger
-from index.build.update import SentenceEncoder, tail_limit, update_tail
+from index.indexing.update import SentenceEncoder, tail_limit, update_tail
 from index.search.searcher import Searcher
 from index.storage.manifest import read_manifest
 from index.storage.store import current_build

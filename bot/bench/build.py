@@ -26,10 +26,10 @@ from bot.bench.squad_data import load_squad, write_seeds
 from bot.config import Settings
 from bot.runtime import load_build_embedder
 from index.analysis.embedder import Embedder
-from index.build.builder import BuildReport, build_index
 from index.corpus.articles import read_articles
 from index.corpus.passages import split_article
 from index.errors import NewsdeskError
+from index.indexing.builder import BuildReport, build_index
 from index.search.searcher import Searcher
 from index.storage.metadata import Metadata
 from index.storage.store import METADATA_FILE, VECTORS_FILE, open_index

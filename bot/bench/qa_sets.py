@@ -17,8 +17,8 @@ from pathlib import Path
 from bot.bench.squad_data import load_squad, write_seeds
 from bot.config import Settings
 from index.analysis.embedder import Embedder
-from index.build.builder import build_index
 from index.errors import NewsdeskError
+from index.indexing.builder import build_index
 from index.search.searcher import Searcher
 from index.storage.store import open_index
 

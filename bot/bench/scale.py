@@ -31,9 +31,9 @@ from bot.bench.scale_report import format_scale_bench as format_scale_bench
 from bot.config import Settings
 from index.analysis.embedder import EMBED_BATCH, Embedder, ModelInfo
 from index.analysis.entities import Entity, EntityTagger, TaggerInfo
-from index.build.builder import BuildOptions, build_index
-from index.build.update import SentenceEncoder, update_tail
 from index.corpus.passages import ChunkingSettings
+from index.indexing.builder import BuildOptions, build_index
+from index.indexing.update import SentenceEncoder, update_tail
 from index.search.searcher import Searcher
 from index.storage.dense import (
     COMPRESSED_KIND,

@@ -22,7 +22,7 @@ from index.answering.answer import Answer, answer_question
 from index.answering.date_filter import plan_dates
 from index.answering.model import AnswerModel, load_answer_model
 from index.answering.question import AnswerType, parse_question
-from index.build.builder import build_index
+from index.indexing.builder import build_index
 from index.search.searcher import Searcher, SearchResult
 from index.storage.store import open_index
 

@@ -14,7 +14,7 @@ from bot.reports import changed_lines, newest_first, plural
 from bot.telegram.access import QuestionLimiter
 from bot.text_render import quote_lines
 from index.answering.quotes import Quote
-from index.build.builder import BuildReport
+from index.indexing.builder import BuildReport
 from index.storage.metadata import ArticleRecord
 
 REFUSED = "Sorry, this bot is private."

@@ -32,20 +32,6 @@ from index.analysis.query_encoder import (
     QUERY_FILES,
     QueryEncoderInfo,
 )
-from index.build.progress import (
-    BuildProgress,
-    ProgressCallback,
-    ProgressTracker,
-    count_articles,
-)
-from index.build.publish import remove_old_builds, swap_current, sync_folder, sync_tree
-from index.build.writing import (
-    BuildStamp,
-    BuildWriter,
-    live_query_encoder,
-    write_manifest_of,
-    write_query_encoder,
-)
 from index.corpus.articles import (
     DEFAULT_MAX_ARTICLE_BYTES,
     Article,
@@ -61,6 +47,20 @@ from index.errors import (
     IndexWriteError,
     NewsdeskError,
     VectorEngineError,
+)
+from index.indexing.progress import (
+    BuildProgress,
+    ProgressCallback,
+    ProgressTracker,
+    count_articles,
+)
+from index.indexing.publish import remove_old_builds, swap_current, sync_folder, sync_tree
+from index.indexing.writing import (
+    BuildStamp,
+    BuildWriter,
+    live_query_encoder,
+    write_manifest_of,
+    write_query_encoder,
 )
 from index.storage.dense import (
     DEFAULT_COMPRESS_LIMIT,

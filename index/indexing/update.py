@@ -29,18 +29,18 @@ import numpy as np
 
 from index.analysis.entities import EntityTagger
 from index.analysis.query_encoder import QUERY_FILES
-from index.build.builder import (
+from index.corpus.articles import Article, iter_article_files, read_seed_file
+from index.corpus.passages import SplitArticle, split_article
+from index.errors import IndexWriteError, NewsdeskError
+from index.indexing.builder import (
     BuildOptions,
     BuildReport,
     build_lock,
     remove_stale_staging,
     seed_stamps,
 )
-from index.build.publish import remove_old_builds, swap_current, sync_folder, sync_tree
-from index.build.writing import event_dates_of, passage_bounds
-from index.corpus.articles import Article, iter_article_files, read_seed_file
-from index.corpus.passages import SplitArticle, split_article
-from index.errors import IndexWriteError, NewsdeskError
+from index.indexing.publish import remove_old_builds, swap_current, sync_folder, sync_tree
+from index.indexing.writing import event_dates_of, passage_bounds
 from index.storage.dense import as_stored
 from index.storage.folder import BUILDS_FOLDER, STAGING_PREFIX, claim_index_folder
 from index.storage.manifest import (
