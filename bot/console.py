@@ -21,7 +21,7 @@ from bot.feedback import BAD, GOOD, FeedbackLog
 from bot.reports import describe_error, newest_first
 from bot.text_render import quote_lines, render_answer, render_more
 from bot.watching import WatchThread
-from index.answering.answer import MORE_PAGE, Answer
+from index.answering.results import MORE_PAGE, Answer
 from index.corpus.articles import printable
 from index.errors import NewsdeskError
 

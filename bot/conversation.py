@@ -13,8 +13,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from index.answering.answer import Answer
 from index.answering.followup import Turn, follow_up
+from index.answering.results import Answer
 
 MAX_CHATS = 10_000
 DEFAULT_MINUTES = 15.0  # FOLLOW_UP_MINUTES unless set

@@ -23,10 +23,11 @@ from bot.runtime import (
 )
 from index.analysis.embedder import Embedder, model_fingerprint
 from index.analysis.entities import EntityTagger
-from index.answering.answer import Answer, answer_question, refused_answer
+from index.answering.answer import answer_question
 from index.answering.language import REFUSAL, is_english
 from index.answering.model import AnswerModel, load_answer_model
 from index.answering.quotes import Quote, quotes_by
+from index.answering.results import Answer, refused_answer
 from index.errors import (
     BuildCancelledError,
     IndexMismatchError,

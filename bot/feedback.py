@@ -38,7 +38,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.line_file import append_line, replace_lines, write_private
-from index.answering.answer import Answer
+from index.answering.results import Answer
 from index.errors import NewsdeskError
 
 FEEDBACK_FILE = "feedback.jsonl"
@@ -71,7 +71,7 @@ _SOURCE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "paragraph": int,
     "article": str,
 }
-# Answer types -> the news benchmark's question kinds (bot/bench/data/news_questions.jsonl).
+# Answer types -> the news benchmark's question kinds (workshop/bench/data/news_questions.jsonl).
 _BENCH_KINDS = {
     "person": "who",
     "organisation": "which_org",

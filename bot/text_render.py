@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from index.answering.answer import (
+from index.answering.quotes import Quote, speaker_name
+from index.answering.results import (
     ALSO_IN,
     CLOSEST_LABEL,
     NO_MORE,
@@ -14,7 +15,6 @@ from index.answering.answer import (
     MoreHit,
     Source,
 )
-from index.answering.quotes import Quote, speaker_name
 from index.corpus.articles import printable
 
 _BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[36m", "\033[33m", "\033[0m"

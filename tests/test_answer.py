@@ -9,8 +9,8 @@ import pytest
 from bot.engine import Engine
 from bot.text_render import mark_text, render_answer
 from index.analysis.entities import Entity
-from index.answering.answer import MORE
 from index.answering.question import parse_question
+from index.answering.results import MORE
 from index.answering.spans import short_answer
 from tests.conftest import SHARED
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.conversation import Conversations, read_question, turn_of
-from index.answering.answer import Answer, Source
 from index.answering.followup import Turn
+from index.answering.results import Answer, Source
 
 TURN = Turn("Who bought Lacroix?", "The Falic Group bought it.", "the Falic Group", "person")
 

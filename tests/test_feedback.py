@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench.fake_telegram.running import serving
-from bot.bench.fake_telegram.server import FakeBotApi
 from bot.config import Settings
 from bot.console import Console
 from bot.engine import Engine
@@ -36,8 +34,10 @@ from bot.feedback import (
 from bot.reports import describe_feedback
 from bot.telegram.app import build_application
 from bot.telegram.handlers import VOTE_NOT_RECORDED
-from index.answering.answer import Answer
+from index.answering.results import Answer
 from tests.conftest import bot_settings_for
+from workshop.fake_telegram.running import serving
+from workshop.fake_telegram.server import FakeBotApi
 
 QUESTION = "Who said the final battle could take hours or days?"
 ALICE = 1002
@@ -255,7 +255,7 @@ FILL_THE_DISK = """
 import resource, signal, sys
 from pathlib import Path
 from bot.feedback import FeedbackLog, FeedbackLogError
-from index.answering.answer import Answer
+from index.answering.results import Answer
 
 log = FeedbackLog(Path(sys.argv[1]), 2**20)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails, as on a full disk
@@ -312,7 +312,7 @@ KEEP_VOTING = """
 import sys
 from pathlib import Path
 from bot.feedback import FeedbackLog
-from index.answering.answer import Answer
+from index.answering.results import Answer
 
 log = FeedbackLog(Path(sys.argv[1]), 6_000)  # a trim every few votes
 answer = Answer("Who won?", True, "Bali won the vote.", None, (), "", None, 0.5, "person")

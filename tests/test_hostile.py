@@ -19,8 +19,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.bench.fake_telegram.running import serving
-from bot.bench.fake_telegram.server import FakeBotApi
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.render import (
@@ -31,10 +29,12 @@ from bot.telegram.render import (
     render_more,
 )
 from bot.telegram.replies import EXPIRED, sources_lines
-from index.answering.answer import Answer, Mark, MoreHit, Source
+from index.answering.results import Answer, Mark, MoreHit, Source
 from index.corpus.articles import printable_name
 from index.storage.metadata import ArticleRecord
 from tests.conftest import bot_settings_for
+from workshop.fake_telegram.running import serving
+from workshop.fake_telegram.server import FakeBotApi
 
 QUESTION = "Who said the final battle could take hours or days?"
 ALICE, BOB = 3001, 3002

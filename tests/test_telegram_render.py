@@ -7,7 +7,6 @@ import re
 import sys
 from dataclasses import replace
 
-from bot.bench.fake_telegram.rules import html_problem
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory, Verdict
 from bot.telegram.answers import AnswerCache
 from bot.telegram.redact import SecretRedactingFilter
@@ -21,7 +20,8 @@ from bot.telegram.render import (
     telegram_length,
 )
 from bot.text_render import render_answer as render_text
-from index.answering.answer import Answer, Mark, MoreHit, Source
+from index.answering.results import Answer, Mark, MoreHit, Source
+from workshop.fake_telegram.rules import html_problem
 
 SOURCE = Source("Tom & Jerry <i>daily", "2017-10-15", 2, "seeds/a.txt")
 

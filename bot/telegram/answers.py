@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from index.answering.answer import MORE_PAGE, Answer, MoreHit
+from index.answering.results import MORE_PAGE, Answer, MoreHit
 
 MAX_ANSWERS = 2000
 MAX_AGE_SECONDS = 24 * 3600.0

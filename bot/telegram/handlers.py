@@ -53,8 +53,8 @@ from bot.telegram.replies import (
 )
 from bot.telegram.sending import maybe_delivered
 from bot.telegram.state import NewsContext
-from index.answering.answer import Answer
 from index.answering.followup import Turn
+from index.answering.results import Answer
 from index.errors import NewsdeskError
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from index.answering.answer import (
+from index.answering.results import (
     ALSO_IN,
     CLOSEST_LABEL,
     NO_MORE,

@@ -23,7 +23,7 @@ from bot.feedback import FeedbackLog, feedback_log_of
 from bot.telegram.access import Access, QuestionLimiter, RefusalMemory
 from bot.telegram.answers import AnswerCache
 from index.analysis.embedder import one_thread_per_question
-from index.answering.answer import Answer
+from index.answering.results import Answer
 
 DESK_KEY = "newsdesk"
 TYPING_AFTER_SECONDS = 1.0  # an answer slower than this shows "typing…" meanwhile

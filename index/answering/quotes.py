@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from index.answering.answer import MORE, Answer, Mark, MoreHit, Source
 from index.answering.question import AnswerType, Question
+from index.answering.results import MORE, Answer, Mark, MoreHit, Source
 from index.corpus.articles import printable
 from index.search.searcher import Searcher, SearchResult
 from index.storage.lexical import terms_of
