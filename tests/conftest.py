@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.bench.fake_telegram.server import FakeBotApi
 from bot.config import Settings
 from bot.engine import Engine
 from index.analysis.embedder import DEFAULT_MODEL, Embedder, load_embedder
 from tests.milvus_fixtures import milvus_engine  # noqa: F401  (a session fixture)
+from workshop.fake_telegram.server import FakeBotApi
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED_ARTICLE = PROJECT_ROOT / "seeds" / "raqqa-2017-10-15.txt"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.bench.milvus_server import MilvusServer, milvus_server
+from workshop.milvus_server import MilvusServer, milvus_server
 
 
 @pytest.fixture(scope="session")

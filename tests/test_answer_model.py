@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench.qa_sets import Case
 from bot.config import Settings
 from bot.engine import Engine
-from bot.training import QuestionSet, ask_all, train_answer_model
 from index.answering.candidates import FEATURES
 from index.answering.model import (
     DEFAULT_MODEL_PATH,
@@ -23,6 +21,8 @@ from index.answering.model import (
 from index.errors import IndexMismatchError
 from index.storage.manifest import MANIFEST_NAME
 from index.storage.store import current_build
+from workshop.bench.qa_sets import Case
+from workshop.training.answer_model import QuestionSet, ask_all, train_answer_model
 
 
 def test_the_packaged_model_loads_with_its_fingerprint() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bench.dialogues import load_dialogues, standalone_changed
-from bot.bench.qa_sets import news_cases
 from index.answering.followup import Turn, follow_up
+from workshop.bench.dialogues import load_dialogues, standalone_changed
+from workshop.bench.qa_sets import news_cases
 
 LACROIX = Turn(
     question="Who bought LVMH's Christian Lacroix clothing label?",

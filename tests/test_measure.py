@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from bot.bench.measure import ms, percentile
+from workshop.bench.measure import ms, percentile
 
 
 def test_percentile_interpolates_as_statistics_quantiles_does() -> None:

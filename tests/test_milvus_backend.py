@@ -16,8 +16,6 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from bot.bench.fake_telegram.server import FakeBotApi
-from bot.bench.milvus_server import MilvusServer, free_port, milvus_server
 from bot.config import Settings
 from bot.telegram.app import run_bot
 from index.analysis.embedder import Embedder
@@ -40,6 +38,8 @@ from index.storage.store import FAISS_FILE, current_build, open_index
 from index.storage.vector_file import VectorFileReader, VectorFileWriter
 from tests.conftest import BOT_TOKEN
 from tests.test_cli import newsdesk
+from workshop.fake_telegram.server import FakeBotApi
+from workshop.milvus_server import MilvusServer, free_port, milvus_server
 
 SECRET = "s3cret-pass"
 

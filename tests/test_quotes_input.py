@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench.fake_telegram.running import serving
-from bot.bench.fake_telegram.server import FakeBotApi
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.text_render import quote_lines
 from index.answering.quotes import speaker_name
 from index.storage.metadata import MAX_NAME_CHARS
 from tests.conftest import SEED_ARTICLE, bot_settings_for
+from workshop.fake_telegram.running import serving
+from workshop.fake_telegram.server import FakeBotApi
 
 # A speaker of three words: "% %" as a LIKE pattern would match "... anna maria lopez".
 HARBOUR = (

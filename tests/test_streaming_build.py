@@ -110,7 +110,7 @@ def test_vector_file_round_trip(tmp_path: Path) -> None:
 _PEAK = """
 import json, sys, tempfile
 from pathlib import Path
-from bot.bench.scale import measure_build_peak
+from workshop.bench.scale import measure_build_peak
 print(json.dumps(measure_build_peak(int(sys.argv[1]))))
 """
 

@@ -20,9 +20,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.bench.fake_telegram.rules import html_problem
-from bot.bench.fake_telegram.running import serving
-from bot.bench.fake_telegram.server import BOT_ID, BOT_USERNAME, FakeBotApi
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.feedback import FEEDBACK_FILE, FeedbackLog
@@ -34,6 +31,9 @@ from index.analysis.embedder import Embedder
 from index.errors import NewsdeskError
 from tests.conftest import BOT_TOKEN as TOKEN
 from tests.conftest import SEED_ARTICLE, bot_settings_for
+from workshop.fake_telegram.rules import html_problem
+from workshop.fake_telegram.running import serving
+from workshop.fake_telegram.server import BOT_ID, BOT_USERNAME, FakeBotApi
 
 ADMIN, ALICE, BOB = 1001, 1002, 1003
 GROUP = -5005

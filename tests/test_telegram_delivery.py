@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench.fake_telegram.running import serving
-from bot.bench.fake_telegram.server import FakeBotApi, Fault
 from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from index.analysis.embedder import Embedder
 from tests.conftest import BOT_TOKEN, bot_settings_for
 from tests.test_telegram_webhook import SECRET, free_port, post, question_update
+from workshop.fake_telegram.running import serving
+from workshop.fake_telegram.server import FakeBotApi, Fault
 
 QUESTION = "Who said the final battle could take hours or days?"
 FLOODER, ALICE, BOB = 6001, 6002, 6003

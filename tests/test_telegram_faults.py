@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bench.fake_telegram.running import serving
-from bot.bench.fake_telegram.server import FakeBotApi, Fault
 from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.replies import SORRY
 from bot.telegram.sending import NETWORK_RETRIES, backoff_seconds
 from tests.conftest import bot_settings_for
+from workshop.fake_telegram.running import serving
+from workshop.fake_telegram.server import FakeBotApi, Fault
 
 QUESTION = "Who said the final battle could take hours or days?"
 ANSWER_WORDS = "<b>Mustafa Bali</b>"

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from telegram import Update
 
-from bot.bench.fake_telegram.running import serving
-from bot.bench.fake_telegram.server import FakeBotApi
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from bot.telegram.intake import UpdateIntake
 from bot.telegram.journal import JOURNAL_FILE, UpdateJournal
 from tests.conftest import bot_settings_for
+from workshop.fake_telegram.running import serving
+from workshop.fake_telegram.server import FakeBotApi
 
 QUESTION = "Who said the final battle could take hours or days?"
 

@@ -12,12 +12,12 @@ import signal
 import time
 from pathlib import Path
 
-from bot.bench.fake_telegram.server import FakeBotApi
 from bot.engine import Engine
 from index.analysis.embedder import Embedder
 from tests.conftest import SEED_ARTICLE
 from tests.test_telegram import ADMIN, bot_settings, engine_over, make_seeds, running_bot
 from tests.test_telegram_delivery import bot_environment, bot_process
+from workshop.fake_telegram.server import FakeBotApi
 
 BUILD_LOCK = ".build.lock"
 

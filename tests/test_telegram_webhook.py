@@ -17,12 +17,12 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from bot.bench.fake_telegram.running import serving
-from bot.bench.fake_telegram.server import FakeBotApi
 from bot.engine import Engine
 from bot.telegram.app import build_application, webhook_of, webhook_server
 from bot.telegram.webhook import MAX_UPDATE_BYTES
 from tests.conftest import bot_settings_for
+from workshop.fake_telegram.running import serving
+from workshop.fake_telegram.server import FakeBotApi
 
 SECRET = "s3cret-Token_for-the-webhook"
 QUESTION = "Who said the final battle could take hours or days?"

@@ -18,14 +18,14 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from bot.bench.fake_telegram.running import serving
-from bot.bench.fake_telegram.server import FakeBotApi
 from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import build_application
 from index.storage.store import current_build
 from tests.conftest import bot_settings_for
 from tests.test_update import TUNNEL
+from workshop.fake_telegram.running import serving
+from workshop.fake_telegram.server import FakeBotApi
 
 ADMIN, READER = 8001, 8002
 TUNNEL_QUESTION = "How much did the Rotterdam harbour tunnel cost?"

@@ -18,13 +18,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.bench.fake_telegram.running import serving
-from bot.bench.fake_telegram.server import FakeBotApi
-from bot.bench.qa_sets import BENCH_FOLDER, NEWS_ARTICLES, bench_searcher, share_file
 from bot.config import Settings
 from bot.engine import Engine
 from bot.runtime import load_build_embedder
 from bot.telegram.app import build_application
+from workshop.bench.qa_sets import BENCH_FOLDER, NEWS_ARTICLES, bench_searcher, share_file
+from workshop.fake_telegram.running import serving
+from workshop.fake_telegram.server import FakeBotApi
 
 LIVE_FOLDER = BENCH_FOLDER / "live"
 TOKEN = "123456:LIVEBENCH-abcdefghijklmnopqrstuvwxyz0123"

@@ -1,7 +1,7 @@
 """``newsdesk bench load``: the real Telegram bot under many chats, against a fake Bot API.
 
 The bot (the real ``Application`` and ``Engine``) runs in this process; the fake Bot API and
-the users run in a child process (``bot.bench.load_users``), as Telegram and its users would.
+the users run in a child process (``workshop.bench.load_users``), as Telegram and its users would.
 Every reply is checked against the answer the engine gives in-process, which also gives the
 in-process rate to compare with. The bench works on a copy of the seeds in a temporary folder,
 never on the user's index.
@@ -24,19 +24,26 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.bench.fake_telegram.running import serving
-from bot.bench.load_users import ADMIN_CHAT, SEED_QUESTIONS, Plan, Tally, extra_article, serve_users
-from bot.bench.measure import (
+from bot.config import Settings
+from bot.engine import Engine
+from bot.telegram.app import build_application
+from bot.telegram.render import render_answer
+from workshop.bench.load_users import (
+    ADMIN_CHAT,
+    SEED_QUESTIONS,
+    Plan,
+    Tally,
+    extra_article,
+    serve_users,
+)
+from workshop.bench.measure import (
     ms,
     peak_memory_mb,
     peak_memory_since_reset_mb,
     percentile,
     reset_peak_memory,
 )
-from bot.config import Settings
-from bot.engine import Engine
-from bot.telegram.app import build_application
-from bot.telegram.render import render_answer
+from workshop.fake_telegram.running import serving
 
 FAKE_TOKEN = "123456:BENCHTOKEN-abcdefghijklmnopqrstuvwxyz"
 USERS_START_SECONDS = 60.0  # for the child process to import and start the fake server

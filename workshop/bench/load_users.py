@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from bot.bench.fake_telegram.rules import ApiCall
-from bot.bench.fake_telegram.server import FakeBotApi
 from bot.telegram.replies import REINDEXED
+from workshop.fake_telegram.rules import ApiCall
+from workshop.fake_telegram.server import FakeBotApi
 
 FIRST_CHAT = 500_000
 ADMIN_CHAT = 400_001

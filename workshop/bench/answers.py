@@ -14,9 +14,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.bench.answer_figures import tally
-from bot.bench.measure import peak_memory_mb, percentile
-from bot.bench.qa_sets import (
+from bot.config import Settings
+from bot.runtime import load_build_embedder
+from index.answering.answer import answer_question
+from index.answering.model import AnswerModel, load_answer_model
+from index.answering.results import Answer
+from index.search.searcher import Searcher
+from workshop.bench.answer_figures import tally
+from workshop.bench.measure import peak_memory_mb, percentile
+from workshop.bench.qa_sets import (
     NEWS_ARTICLES,
     SQUAD_V2,
     SQUAD_V2_TUNING,
@@ -27,11 +33,6 @@ from bot.bench.qa_sets import (
     squad_cases,
     squad_searcher,
 )
-from bot.config import Settings
-from bot.runtime import load_build_embedder
-from index.answering.answer import Answer, answer_question
-from index.answering.model import AnswerModel, load_answer_model
-from index.search.searcher import Searcher
 
 NEWS_TARGETS = {
     "right_sentence": 0.85,

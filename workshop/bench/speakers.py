@@ -15,12 +15,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot.bench.qa_sets import NEWS_ARTICLES, news_and_seed_searcher
 from bot.config import Settings
 from bot.runtime import load_build_embedder
-from index.answering.answer import Answer, answer_question
+from index.answering.answer import answer_question
 from index.answering.model import load_answer_model
+from index.answering.results import Answer
 from index.storage.metadata import Metadata, StatementRecord
+from workshop.bench.qa_sets import NEWS_ARTICLES, news_and_seed_searcher
 
 SPEAKER_QUESTIONS = Path(__file__).with_name("data") / "news_speakers.jsonl"
 # 100 extracted statements, each judged by reading its article: speaker right or not.

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.bench.qa_sets import Case
+from workshop.bench.qa_sets import Case
 
 
 class AnswerLike(Protocol):

@@ -26,17 +26,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.bench.measure import percentile
-from bot.bench.qa_sets import NEWS_ARTICLES, news_and_seed_searcher
 from bot.config import Settings
 from bot.runtime import load_build_embedder
-from index.answering.answer import Answer, answer_question, build_answer
+from index.answering.answer import answer_question, build_answer
 from index.answering.model import AnswerModel, load_answer_model
 from index.answering.question import parse_question
+from index.answering.results import Answer
 from index.corpus.event_dates import resolved_phrase
 from index.errors import NewsdeskError
 from index.search.searcher import Searcher
 from index.storage.metadata import Metadata
+from workshop.bench.measure import percentile
+from workshop.bench.qa_sets import NEWS_ARTICLES, news_and_seed_searcher
 
 DATA = Path(__file__).with_name("data")
 DATE_QUESTIONS = DATA / "news_dates.jsonl"

@@ -20,9 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from bot.bench.measure import peak_memory_mb
-from bot.bench.squad import retrieval_figures
-from bot.bench.squad_data import load_squad, write_seeds
 from bot.config import Settings
 from bot.runtime import load_build_embedder
 from index.analysis.embedder import Embedder
@@ -33,6 +30,9 @@ from index.indexing.builder import BuildReport, build_index
 from index.search.searcher import Searcher
 from index.storage.metadata import Metadata
 from index.storage.store import METADATA_FILE, VECTORS_FILE, open_index
+from workshop.bench.measure import peak_memory_mb
+from workshop.bench.squad import retrieval_figures
+from workshop.bench.squad_data import load_squad, write_seeds
 
 AGREEMENT_SAMPLE = 1000
 # bench squad over all 48 SQuAD v1.1 dev articles with float32 vectors (docs/reader.md).

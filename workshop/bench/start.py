@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.bench.fake_telegram.server import FakeBotApi
-from bot.bench.measure import percentile
 from bot.config import Settings
 from bot.runtime import ONE_SHOT_QUERY_THREADS
+from workshop.bench.measure import percentile
+from workshop.fake_telegram.server import FakeBotApi
 
 BENCH_FOLDER = Path("var/start-bench")
 QUESTION = "How many civilians left?"

@@ -14,22 +14,23 @@ import random
 from pathlib import Path
 from typing import Any
 
-from bot.bench.answer_figures import AnswerTally
-from bot.bench.qa_sets import (
+from bot.config import Settings
+from bot.conversation import read_question, turn_of
+from bot.runtime import load_build_embedder
+from index.answering.answer import answer_question
+from index.answering.followup import Turn, follow_up
+from index.answering.model import load_answer_model
+from index.answering.question import parse_question
+from index.answering.results import Answer
+from index.errors import NewsdeskError
+from workshop.bench.answer_figures import AnswerTally
+from workshop.bench.qa_sets import (
     NEWS_ARTICLES,
     NEWS_QUESTIONS,
     Case,
     news_and_seed_searcher,
     news_cases,
 )
-from bot.config import Settings
-from bot.conversation import read_question, turn_of
-from bot.runtime import load_build_embedder
-from index.answering.answer import Answer, answer_question
-from index.answering.followup import Turn, follow_up
-from index.answering.model import load_answer_model
-from index.answering.question import parse_question
-from index.errors import NewsdeskError
 
 DIALOGUES = Path(__file__).with_name("data") / "news_dialogues.jsonl"
 TARGET_SECOND_RIGHT = 0.80

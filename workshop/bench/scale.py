@@ -23,11 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from bot.bench.measure import ms, peak_memory_since_reset_mb, percentile, reset_peak_memory
-from bot.bench.milvus_server import milvus_server
-from bot.bench.scale_report import format_backend_ratios as format_backend_ratios
-from bot.bench.scale_report import format_dense_bench as format_dense_bench
-from bot.bench.scale_report import format_scale_bench as format_scale_bench
 from bot.config import Settings
 from index.analysis.embedder import EMBED_BATCH, Embedder, ModelInfo
 from index.analysis.entities import Entity, EntityTagger, TaggerInfo
@@ -47,6 +42,11 @@ from index.storage.dense import (
 )
 from index.storage.milvus_dense import MilvusAddress, engine_index
 from index.storage.store import open_index
+from workshop.bench.measure import ms, peak_memory_since_reset_mb, percentile, reset_peak_memory
+from workshop.bench.scale_report import format_backend_ratios as format_backend_ratios
+from workshop.bench.scale_report import format_dense_bench as format_dense_bench
+from workshop.bench.scale_report import format_scale_bench as format_scale_bench
+from workshop.milvus_server import milvus_server
 
 DIMENSION = 384
 TOPICS = 200  # broad subjects...

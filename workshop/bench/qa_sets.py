@@ -14,13 +14,13 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.bench.squad_data import load_squad, write_seeds
 from bot.config import Settings
 from index.analysis.embedder import Embedder
 from index.errors import NewsdeskError
 from index.indexing.builder import build_index
 from index.search.searcher import Searcher
 from index.storage.store import open_index
+from workshop.bench.squad_data import load_squad, write_seeds
 
 BENCH_FOLDER = Path("var/bench")
 # The project's own questions: the first 720, then twice 540 more, each over articles the

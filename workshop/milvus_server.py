@@ -223,7 +223,7 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 
 
 def main() -> None:
-    """``python -m bot.bench.milvus_server DATA``: a server for hand-run work, until Ctrl-C."""
+    """``python -m workshop.milvus_server DATA``: a server for hand-run work, until Ctrl-C."""
     data = Path(sys.argv[1] if len(sys.argv) > 1 else "var/milvus-server")
     with milvus_server(data) as server:
         print(f"Milvus {server.address.uri} (pid {server.pid}, data {data}); Ctrl-C stops it")

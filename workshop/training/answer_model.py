@@ -20,19 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from bot.bench.answer_figures import tally
-from bot.bench.qa_sets import (
-    NEWS_ARTICLES,
-    SQUAD_V2,
-    SQUAD_V2_TUNING,
-    Case,
-    bench_searcher,
-    half,
-    news_cases,
-    squad_cases,
-    squad_searcher,
-)
-from bot.bench.squad_data import DEFAULT_SQUAD
 from bot.config import Settings
 from bot.runtime import load_build_embedder
 from index.answering.answer import build_answer
@@ -44,6 +31,19 @@ from index.answering.spans import short_answer, typed_spans, widened
 from index.answering.verifier import VERIFIER_FEATURES, verifier_row
 from index.errors import NewsdeskError
 from index.search.searcher import Searcher, SearchResult
+from workshop.bench.answer_figures import tally
+from workshop.bench.qa_sets import (
+    NEWS_ARTICLES,
+    SQUAD_V2,
+    SQUAD_V2_TUNING,
+    Case,
+    bench_searcher,
+    half,
+    news_cases,
+    squad_cases,
+    squad_searcher,
+)
+from workshop.bench.squad_data import DEFAULT_SQUAD
 
 SEED = 13
 FOLDS = 4

@@ -1,6 +1,6 @@
 """``newsdesk train reader``: fine-tune the reader, export it to ONNX, fit its combiner.
 
-The data are the questions ``bot.reader_data`` collected, each with the ranker's best candidates
+The data are the questions ``reader_data`` collected, each with the ranker's best candidates
 from the project's own retrieval. Three disjoint parts, split by article so that no article's
 questions sit on two sides:
 
@@ -33,8 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from bot.bench.qa_sets import SQUAD_V2_TUNING
-from bot.reader_data import ReaderCandidate, ReaderQuestion
 from index.answering.reader import (
     COMBINER_FEATURES,
     READER_FORMAT,
@@ -46,6 +44,8 @@ from index.answering.reader import (
     encode_pair,
     load_reader,
 )
+from workshop.bench.qa_sets import SQUAD_V2_TUNING
+from workshop.training.reader_data import ReaderCandidate, ReaderQuestion
 
 SEED = 13
 MAX_TOKENS = 96

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from bot.bench.fake_telegram.rules import MAX_MESSAGE_CHARS, ApiCall, html_problem
+from workshop.fake_telegram.rules import MAX_MESSAGE_CHARS, ApiCall, html_problem
 
 BOT_ID = 777000111
 BOT_USERNAME = "newsdesk_test_bot"

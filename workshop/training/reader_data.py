@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from bot.config import Settings
-from bot.training import Asked, out_of_fold_scores, training_sets
 from index.answering.model import load_answer_model
 from index.answering.reading import sentence_before
+from workshop.training.answer_model import Asked, out_of_fold_scores, training_sets
 
 TOP = 12  # candidates kept a question, the ranker's best first
 DEFAULT_EXAMPLES = Path("var/reader/examples.jsonl.gz")

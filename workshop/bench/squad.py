@@ -13,18 +13,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.bench.answer_figures import normalize, token_f1
-from bot.bench.measure import peak_memory_mb, percentile
-from bot.bench.squad_data import Question, SquadSet, load_squad, write_seeds
 from bot.config import Settings
 from bot.runtime import load_build_embedder
-from index.answering.answer import Answer, answer_question
+from index.answering.answer import answer_question
 from index.answering.date_filter import plan_dates
 from index.answering.model import AnswerModel, load_answer_model
 from index.answering.question import AnswerType, parse_question
+from index.answering.results import Answer
 from index.indexing.builder import build_index
 from index.search.searcher import Searcher, SearchResult
 from index.storage.store import open_index
+from workshop.bench.answer_figures import normalize, token_f1
+from workshop.bench.measure import peak_memory_mb, percentile
+from workshop.bench.squad_data import Question, SquadSet, load_squad, write_seeds
 
 RANKS = 20
 _TYPED = frozenset(
