@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import Settings
 from bot.engine import Engine
-from index.answering.candidates import FEATURES
+from index.answering.features import FEATURES
 from index.answering.model import (
     DEFAULT_MODEL_PATH,
     AnswerModelError,

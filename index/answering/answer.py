@@ -13,9 +13,10 @@ from datetime import date
 
 import numpy as np
 
-from index.answering.candidates import Candidate, candidates_of, features_of
+from index.answering.candidates import Candidate, candidates_of
 from index.answering.date_filter import plan_dates, prefer_article
 from index.answering.duplicates import same_statement
+from index.answering.features import features_of
 from index.answering.model import AnswerModel
 from index.answering.question import AnswerType, Question, parse_question
 from index.answering.quotes import named_speaker, statement_answer

@@ -1,7 +1,7 @@
 """The learned answer model: which sentence answers, and whether to answer at all.
 
 Three small sets of gradient-boosted trees (LightGBM), trained by ``newsdesk train answers``:
-the ranker gives P(this sentence answers the question) from ``candidates.FEATURES``; the
+the ranker gives P(this sentence answers the question) from ``features.FEATURES``; the
 verifier reads the question-level ``verifier.VERIFIER_FEATURES`` of the best one and gives P(the
 best sentence is the answer), the answer's confidence; the span scorer picks the short answer
 among the sentence's typed spans (``span_choice.SPAN_FEATURES``). The weights travel as
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.answering.candidates import FEATURES
+from index.answering.features import FEATURES
 from index.answering.reader import DEFAULT_READER_PATH, Reader, load_reader, reader_fingerprint
 from index.answering.span_choice import SPAN_FEATURES
 from index.answering.verifier import VERIFIER_FEATURES

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
@@ -235,6 +236,7 @@ FRAMING_TERMS = frozenset(
 _NAME = re.compile(r"[A-Z][\w'’&.-]*(?:\s+(?:of|the|de|van|von|al|bin|and|&)?\s*[A-Z][\w'’&.-]*)*")
 _WORD = re.compile(r"[\w'’&.-]+")
 _MAX_NAME_WORDS = 4
+_COUNTED = re.compile(r"\bhow (?:many|much|long|far|old)\s+(?P<noun>[a-z]+)")
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,25 @@ class Question:
     @property
     def partial_labels(self) -> frozenset[str]:
         return LABELS[self.answer_type][1]
+
+    # The words of the question's parts, stemmed as the index stems them: each candidate
+    # sentence is checked against them, so they are split into terms once, here.
+    @cached_property
+    def speaker_terms(self) -> frozenset[str]:
+        """The terms of the X of "what did X say" (none without a speaker)."""
+        return frozenset(terms_of(self.speaker or ""))
+
+    @cached_property
+    def name_terms(self) -> tuple[frozenset[str], ...]:
+        """The terms of each name the question holds, in ``entities``' order."""
+        return tuple(frozenset(terms_of(name)) for name in self.entities)
+
+    @cached_property
+    def counted(self) -> str | None:
+        """The stem of what "how many days" counts ("day"); None when it counts nothing."""
+        match = _COUNTED.search(self.text.lower())
+        noun = terms_of(match.group("noun")) if match else []
+        return noun[0] if noun else None
 
 
 NameLookup = Callable[[list[str]], dict[str, str]]

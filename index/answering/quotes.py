@@ -112,7 +112,7 @@ def statement_answer(question: Question, searcher: Searcher, chosen: Answer) -> 
     # A bare "what did X say?" asks for any of X's statements: when the sentence chosen is
     # one, it answers, however unsure the reader was of which one (it reads for a topic the
     # question does not have). With a topic, a declined answer stays declined.
-    bare = set(question.terms) <= set(terms_of(question.speaker))
+    bare = set(question.terms) <= question.speaker_terms
     if own is None or not (chosen.found or bare):
         return replace(chosen, more=more[:MORE])
     # The answer is one of X's statements: what X said is the short answer, not X's name.
@@ -195,8 +195,7 @@ def _topic(question: Question) -> str | None:
         text = text[at + len(question.speaker) :] if at >= 0 else text
     about = _ABOUT.search(text)
     topic = about.group("topic") if about else re.sub(r"^\s*\w+\s*", "", text)
-    speaker_terms = set(terms_of(question.speaker or ""))
-    return topic if set(terms_of(topic)) - speaker_terms else None
+    return topic if set(terms_of(topic)) - question.speaker_terms else None
 
 
 def _context(metadata: Metadata, record: StatementRecord) -> str:

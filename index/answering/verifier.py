@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.answering.candidates import FEATURES, Candidate
+from index.answering.candidates import Candidate
+from index.answering.features import FEATURES
 from index.answering.spans import Span
 
 # First-stage features of the best sentence that the second stage reads again.

@@ -23,7 +23,8 @@ import numpy as np
 from bot.config import Settings
 from bot.runtime import load_build_embedder
 from index.answering.answer import build_answer
-from index.answering.candidates import FEATURES, Candidate, candidates_of, features_of
+from index.answering.candidates import Candidate, candidates_of
+from index.answering.features import FEATURES, features_of
 from index.answering.model import DEFAULT_MODEL_PATH, AnswerModel, save_answer_model
 from index.answering.question import Question, parse_question
 from index.answering.span_choice import SPAN_FEATURES, span_rows
