@@ -33,7 +33,7 @@ _RULES_FIRST = frozenset({AnswerType.STATEMENT, AnswerType.DESCRIPTION})
 
 @dataclass(frozen=True)
 class Scored:
-    """Every candidate with the model's probability, best first (benchmarks read this)."""
+    """Every candidate with its features and the ranker's probability, best first."""
 
     candidates: list[Candidate]
     features: np.ndarray
