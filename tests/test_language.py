@@ -14,7 +14,7 @@ from bot.engine import Engine
 from index.answering.language import NOT_ENGLISH, REFUSAL, is_english, question_language
 from tests.conftest import PROJECT_ROOT
 
-BENCH_DATA = PROJECT_ROOT / "bot" / "bench" / "data"
+BENCH_DATA = PROJECT_ROOT / "workshop" / "bench" / "data"
 NOT_ENGLISH_QUESTIONS = Path(__file__).parent / "data" / "questions_not_english.tsv"
 
 
