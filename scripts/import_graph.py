@@ -9,7 +9,7 @@ inside functions run later, when called, so they are counted apart and never mak
 - a product module (``bot.*``, ``index.*``) importing ``workshop`` at module level (the product
   never loads the workshop; ``newsdesk bench`` and ``train`` attach it when named);
 - a library module (``index.*``) importing ``bot`` anywhere (the library is called, it does not
-  call up).
+  call up), or a stage of ``index`` importing a later one at module level (``STAGES``).
 
 Usage: ``python scripts/import_graph.py [--verbose]`` from the repository root; exit 1 on a
 problem. ``--verbose`` also lists the imports made inside functions.
@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "index", "workshop")
 PRODUCT = ("bot", "index")
+# The library's stages in the order of the flow (index/__init__.py): each imports only earlier ones.
+STAGES = ("errors", "corpus", "analysis", "storage", "indexing", "search", "answering")
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,12 @@ def cycle_path(component: list[str], edges: dict[str, set[str]]) -> list[str]:
     return component
 
 
+def _stage(module: str) -> str:
+    """``index.search.searcher`` -> ``search``; the package ``index`` itself counts as first."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in STAGES else STAGES[0]
+
+
 def problems_of(imports: list[Import]) -> list[str]:
     problems = []
     loaded = [i for i in imports if not i.deferred]
@@ -184,6 +192,13 @@ def problems_of(imports: list[Import]) -> list[str]:
                 f"{i.source} (line {i.line}) imports {i.target} at module level: the product "
                 "never loads the workshop (import it inside the command that needs it)"
             )
+        if top == "index" and target_top == "index" and not i.deferred:
+            stage, target_stage = _stage(i.source), _stage(i.target)
+            if STAGES.index(target_stage) > STAGES.index(stage):
+                problems.append(
+                    f"{i.source} (line {i.line}) imports {i.target}: the stage {stage} comes "
+                    f"before {target_stage} in the flow ({' -> '.join(STAGES)})"
+                )
         if top == "index" and target_top == "bot":
             problems.append(
                 f"{i.source} (line {i.line}) imports {i.target}: the library never imports "

@@ -33,10 +33,17 @@ def test_a_circle_and_imports_against_the_flow_fail() -> None:
         Import("bot.cli", "workshop.commands", 3, True),  # inside a function: allowed
         Import("bot.engine", "workshop.bench.measure", 4, False),
         Import("index.search.searcher", "bot.config", 5, True),
+        Import("index.corpus.articles", "index.answering.question", 6, False),
+        Import("index.answering.answer", "index.corpus.articles", 7, False),  # down the flow
     ]
     problems = graph.problems_of(imports)
     assert problems[0] == (
         "import circle: index.answering.answer -> index.answering.quotes -> index.answering.answer"
     )
-    assert [p.split(" ")[0] for p in problems[1:]] == ["bot.engine", "index.search.searcher"]
-    assert graph.deferred_circles([*imports[2:], Import("workshop.commands", "bot.cli", 6, False)])
+    assert [p.split(" ")[0] for p in problems[1:]] == [
+        "bot.engine",
+        "index.search.searcher",
+        "index.corpus.articles",
+    ]
+    back = Import("workshop.commands", "bot.cli", 8, False)
+    assert graph.deferred_circles([imports[2], back]) == ["bot.cli -> workshop.commands -> bot.cli"]

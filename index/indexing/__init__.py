@@ -1,5 +1,5 @@
 """Building and updating an index: incremental, atomic on disk.
 
-Imports every stage before it (``corpus``, ``analysis``, ``storage``); nothing imports it but
-the front ends.
+Imports every stage before it (``corpus``, ``analysis``, ``storage``); no stage after it does:
+only the front ends (``bot``) and the workshop build.
 """
