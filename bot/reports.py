@@ -109,13 +109,20 @@ def describe_manifest(
         f"  {plural(counts['articles'], 'article')}, {plural(counts['paragraphs'], 'paragraph')}, "
         f"{plural(counts['passages'], 'passage')}, {plural(counts['sentences'], 'sentence')}",
         f"  model {model.name}: {model.dimension} dimensions, up to {model.max_tokens} tokens, "
-        f"fingerprint {model.fingerprint}",
+        f"fingerprint {model.fingerprint}, encoded in {model.precision}",
         f"  dense side: {describe_dense(manifest.dense)}; lexical side: BM25 (bm25s, stemmed)",
         f"  chunking: sentences by {chunking.splitter} (at most {chunking.sentence_max_chars} "
         f"characters), passages of at most {chunking.passage_max_words} words",
         "  libraries: " + ", ".join(f"{k} {v}" for k, v in manifest.libraries.items()),
-        "  articles:",
     ]
+    tail = manifest.tail
+    if tail is not None:
+        lines.append(
+            f"  updated through its tail since full build {tail.base_build}: "
+            f"{plural(tail.tail_sentences, 'sentence')} in the tail (by the {tail.encoded_by}); "
+            "a full build folds them in when they grow, or now with index build --full"
+        )
+    lines.append("  articles:")
     rows = [
         (
             entry.date,

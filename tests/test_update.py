@@ -14,6 +14,7 @@ import pytest
 
 from bot.config import Settings
 from bot.engine import Engine
+from bot.reports import describe_manifest
 from bot.runtime import build_setup
 from index.analysis.embedder import Embedder
 from index.analysis.entities import EntityTagger
@@ -57,6 +58,9 @@ def test_a_new_article_goes_to_the_tail_and_is_answered(engine: Engine, tmp_path
     assert manifest.tail is not None and manifest.tail.tail_sentences == 2
     assert manifest.tail.base_build == before
     assert manifest.tail.encoded_by == "question encoder"
+    described = describe_manifest(manifest, current_build(tmp_path / "index"))
+    assert "2 sentences in the tail (by the question encoder)" in described
+    assert f"since full build {before}" in described and "encoded in " in described
     engine.reindex()  # nothing more changed: the live index stands, and is reloaded
     answer = engine.ask("How much did the Rotterdam harbour tunnel cost?")
     assert answer.short_answer == "480 million euros"
