@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -74,6 +75,8 @@ def save_article(seeds_dir: Path, name: str, data: bytes, max_bytes: int) -> Pat
             try:
                 os.link(temporary, target)  # fails if the name is taken: nothing is replaced
             except FileExistsError:
+                if _same_bytes(target, data):
+                    return target  # handed over again (a retried upload): kept once
                 continue
             return target
     except OSError as error:
@@ -84,19 +87,31 @@ def save_article(seeds_dir: Path, name: str, data: bytes, max_bytes: int) -> Pat
     raise AddError(f"too many files named like {chosen} in {seeds_dir}")
 
 
-def text_article(text: str) -> bytes:
-    """A forwarded or typed message as a .txt article: its first line is the title."""
+def text_article(text: str) -> tuple[str, bytes]:
+    """A forwarded or typed message as a .txt article (its first line is the title), and a
+    file name made from that title."""
     lines = [line.rstrip() for line in text.strip().splitlines()]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    title = lines[0] if lines else "article"
+    return safe_name(f"{title[:60]}.txt"), ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def index_added(engine: Engine, files: list[Path]) -> tuple[list[Added], list[str]]:
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def index_added(
+    engine: Engine, files: list[Path], should_stop: Callable[[], bool] | None = None
+) -> tuple[list[Added], list[str]]:
     """Update the index now; what each of ``files`` added, and why the others added nothing.
 
     A file that holds no readable article is removed again (its reason is returned), so the
-    seeds folder keeps no file that every build would skip.
+    seeds folder keeps no file that every build would skip. Raises what a build raises; the
+    files then stay, for the next update (the watch's, or another ``add``).
     """
-    report = engine.reindex()
+    report = engine.reindex(should_stop=should_stop)
     names = {file.relative_to(engine.setup.seeds_dir).as_posix(): file for file in files}
     added = [
         Added(entry.title, entry.sentence_count)

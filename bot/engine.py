@@ -42,6 +42,10 @@ from index.storage.manifest import check_compatible
 from index.storage.metadata import ArticleRecord
 from index.storage.store import IndexStore, current_build, open_index
 
+# A store swapped out is closed this long after (at a later swap): a question that began on it
+# may still be reading it; questions take milliseconds, this leaves room for the slowest.
+RETIRED_SECONDS = 60.0
+
 
 @dataclass(frozen=True)
 class EngineStats:
@@ -72,7 +76,9 @@ class Engine:
         self._searcher = Searcher(store)  # questions go through the index's ONNX encoder
         self._build_lock = threading.Lock()
         self._tagger = EntityTagger()  # spaCy, loaded by the first update that needs it
-        self._retired: IndexStore | None = None  # the store a reindex replaced, closed at the next
+        # Stores swapped out, with when: each is closed a while later, when no question can still
+        # be reading it (updates through the tail come a second apart, questions last ms).
+        self._retired: list[tuple[float, IndexStore]] = []
         self._started = time.monotonic()
         self._questions = 0
         self._count_lock = threading.Lock()
@@ -222,11 +228,12 @@ class Engine:
         fingerprint = self._embedder.info.fingerprint if self._embedder else None
         store = _open(self.setup, fingerprint, self._query_threads)
         self._searcher = Searcher(store)
-        # A question that began before the swap may still read the previous store, so it is
-        # closed one swap later (questions take milliseconds, swaps come seconds apart).
-        if self._retired is not None:
-            self._retired.close()
-        self._retired = previous
+        now = time.monotonic()
+        keep = [(when, old) for when, old in self._retired if now - when < RETIRED_SECONDS]
+        for when, old in self._retired:
+            if now - when >= RETIRED_SECONDS:
+                old.close()
+        self._retired = [*keep, (now, previous)]
 
     def stats(self) -> EngineStats:
         manifest = self.store.manifest

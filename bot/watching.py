@@ -102,7 +102,9 @@ class WatchThread(threading.Thread):
         """One look at the folder (the thread's loop; tests call it directly)."""
         try:
             report = update_once(self.engine, self.watch, self._stop.is_set)
-        except (NewsdeskError, OSError) as error:
+        except Exception as error:  # the watch outlives any one failed update
+            if not isinstance(error, NewsdeskError | OSError):
+                logger.exception("the watch's update failed")
             line = f"the index could not be updated: {error}"
             if line != self._last_error:  # said once, not every minute
                 logger.warning("%s", line)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.adding import save_article
 from bot.config import Settings
 from bot.engine import Engine
 from bot.reports import describe_manifest
@@ -142,3 +143,47 @@ def test_a_failed_update_leaves_the_live_index_whole(engine: Engine, tmp_path: P
     assert current_build(tmp_path / "index") == before
     assert [p.name for p in (tmp_path / "index" / "builds").iterdir()] == [before.name]
     assert tail_limit(1_000_000) == 50_000
+
+
+def test_a_question_begun_before_two_quick_updates_still_reads_its_index(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Updates through the tail come a second apart: a store is closed only well after its
+    swap, so a question that took the searcher before them still reads it."""
+    held = Searcher(engine.store)
+    for number in range(2):
+        story = TUNNEL.replace("Rotterdam", f"Rotterdam {number}")
+        (tmp_path / "seeds" / f"tunnel-{number}.txt").write_text(story, encoding="utf-8")
+        engine.reindex()
+    assert held.search("Who said the final battle could take hours or days?").hits
+
+
+def test_a_skipped_file_is_read_again_by_the_next_update(engine: Engine, tmp_path: Path) -> None:
+    """A file skipped as too large is not stamped: once the limit allows it, it is indexed."""
+    big = tmp_path / "seeds" / "big.txt"
+    big.write_text(TUNNEL + "\n" + "The harbour was busy on Friday. " * 800, encoding="utf-8")
+    small = settings_for(tmp_path).model_copy(update={"max_article_mb": 0.01})
+    skipped = build_setup(small.index_setup())
+    assert [skip.path for skip in skipped.skipped] == ["big.txt"]
+    assert "big.txt" not in read_manifest(current_build(tmp_path / "index")).sources
+    added = build_setup(settings_for(tmp_path).index_setup())
+    assert added.added == ["big.txt"]
+
+
+def test_idf_stays_positive_when_the_tail_removes_most_articles(
+    engine: Engine, tmp_path: Path
+) -> None:
+    (tmp_path / "seeds" / "tunnel.txt").write_text(TUNNEL, encoding="utf-8")
+    engine.reindex()
+    (tmp_path / "seeds" / SEED_ARTICLE.name).unlink()
+    engine.reindex()
+    found = Searcher(engine.store).search("Who opened the harbour tunnel in Rotterdam?")
+    assert found.term_weights and min(found.term_weights.values()) > 0
+
+
+def test_an_article_handed_over_twice_is_kept_once(tmp_path: Path) -> None:
+    first = save_article(tmp_path, "story.txt", b"Title\n\nBody.\n", 2**20)
+    again = save_article(tmp_path, "story.txt", b"Title\n\nBody.\n", 2**20)
+    other = save_article(tmp_path, "story.txt", b"Title\n\nOther body.\n", 2**20)
+    assert first == again and other.name == "story-2.txt"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["story-2.txt", "story.txt"]

@@ -113,7 +113,7 @@ def test_admins_add_articles_and_others_are_refused(
     assert second == "added: Ferry strike ends in Calais, 1 sentences; ask away"
     assert third.startswith("Nothing was added:") and "only .txt, .md" in third
     names = sorted(path.name for path in seeds.iterdir())
-    assert names == sorted([*before, "outside-tunnel.txt", "message.txt"])
+    assert names == sorted([*before, "outside-tunnel.txt", "Ferry-strike-ends-in-Calais.txt"])
     assert not (tmp_path / "outside tunnel.TXT").exists()
 
 

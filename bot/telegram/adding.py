@@ -27,7 +27,7 @@ ADD_USAGE = (
 )
 ASK_AWAY = "; ask away"
 NOTHING_ADDED = "Nothing was added: {reason}"
-FORWARDED_NAME = "message.txt"
+SAVED_NOT_INDEXED = "Saved as {name}; it will be indexed at the next update ({reason})."
 
 
 async def add_command(update: Update, context: NewsContext) -> None:
@@ -42,7 +42,8 @@ async def add_command(update: Update, context: NewsContext) -> None:
     if not text:
         await message.reply_text(ADD_USAGE)
         return
-    await _add(message, context, FORWARDED_NAME, text_article(text))
+    name, data = text_article(text)
+    await _add(message, context, name, data)
 
 
 async def document_message(update: Update, context: NewsContext) -> None:
@@ -73,14 +74,20 @@ async def _add(message: Message, context: NewsContext, name: str, data: bytes) -
     limit = int(desk.settings.max_article_mb * 2**20)
     try:
         saved = save_article(desk.settings.seeds_dir, name, data, limit)
-        async with desk.reindex_lock:  # never beside a /reindex or the watch's update
-            added, problems = await in_daemon_thread(lambda: index_added(context.engine, [saved]))
     except AddError as error:
-        await message.reply_text(NOTHING_ADDED.format(reason=str(error)))
+        await message.reply_text(NOTHING_ADDED.format(reason=str(error)), parse_mode=None)
         return
-    except NewsdeskError as error:
-        logger.warning("adding an article failed: %s", error)
-        await message.reply_text(NOTHING_ADDED.format(reason=describe_error(error)))
+    try:
+        async with desk.reindex_lock:  # never beside a /reindex or the watch's update
+            added, problems = await in_daemon_thread(
+                lambda: index_added(context.engine, [saved], desk.stopping.is_set)
+            )
+    except NewsdeskError as error:  # the file is kept: the next update indexes it
+        logger.warning("indexing an added article failed: %s", error)
+        reason = describe_error(error)
+        await message.reply_text(
+            SAVED_NOT_INDEXED.format(name=saved.name, reason=reason), parse_mode=None
+        )
         return
     if not added:
         reason = "; ".join(problems) or "no article in it"

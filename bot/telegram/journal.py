@@ -20,6 +20,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -50,6 +51,7 @@ class UpdateJournal:
         self._fd: int | None = None
         self._lock: int | None = None
         self._lines = 0
+        self._fd_lock = threading.Lock()  # sync (a worker thread) against compaction
         if path is not None:
             self._open(path)
 
@@ -81,12 +83,17 @@ class UpdateJournal:
         self._append({"done": update_id, "at": round(now)})
 
     def sync(self) -> None:
-        """Make what was appended durable: called before Telegram is told it was received."""
-        if self._fd is not None:
-            try:
-                os.fsync(self._fd)
-            except OSError as error:
-                self._give_up(error)
+        """Make what was appended durable: called before Telegram is told it was received.
+
+        Runs in a worker thread while the event loop appends; the lock keeps a compaction
+        from swapping the file under it.
+        """
+        with self._fd_lock:
+            if self._fd is not None:
+                try:
+                    os.fsync(self._fd)
+                except OSError as error:
+                    self._give_up(error)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -176,15 +183,16 @@ class UpdateJournal:
             self._compact(self.path)
 
     def _compact(self, path: Path) -> None:
-        try:
-            self._rewrite(path)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND, 0o600)
-        except OSError as error:
-            self._give_up(error)
-            return
-        if self._fd is not None:
-            os.close(self._fd)
-        self._fd = fd
+        with self._fd_lock:
+            try:
+                self._rewrite(path)
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND, 0o600)
+            except OSError as error:
+                self._give_up(error)
+                return
+            if self._fd is not None:
+                os.close(self._fd)
+            self._fd = fd
 
     def _give_up(self, error: OSError) -> None:
         """Go on answering without the file: losing durability beats losing the bot."""

@@ -38,7 +38,9 @@ async def watch_seeds(application: NewsApplication) -> None:
                     report = await in_daemon_thread(
                         lambda: update_once(engine, watch, desk.stopping.is_set)
                     )
-                except (NewsdeskError, OSError) as error:
+                except Exception as error:  # the watch outlives any one failed update
+                    if not isinstance(error, NewsdeskError | OSError):
+                        logger.exception("the watch's update failed")
                     reason = str(error)
                     if reason != failed:
                         logger.warning("the index could not be updated: %s", reason)

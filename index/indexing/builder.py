@@ -330,6 +330,8 @@ def _build(
                 answer_model=options.answer_model,
                 query_encoder=report.query_encoder,
             )
+            for skipped in report.skipped:  # read again by the next update
+                sources.pop(skipped.path, None)
             write_manifest_of(staging, writer, stamp, sources)
             sync_tree(staging)  # every file on disk before the build can become live
             final = builds / build_id

@@ -51,7 +51,7 @@ from index.storage.manifest import (
     read_manifest,
     write_manifest,
 )
-from index.storage.metadata import MetadataWriter
+from index.storage.metadata import ArticleSpan, MetadataWriter
 from index.storage.segments import (
     REMOVED_PASSAGES_FILE,
     REMOVED_SENTENCES_FILE,
@@ -169,9 +169,14 @@ def _update(
         return report  # nothing changed: the live build stands
     if not seen:
         return None  # an empty seeds folder: the full build says so
+    for skipped in report.skipped:  # read again next time: a limit raised, a file fixed
+        stamps.pop(skipped.path, None)
     tail = manifest.tail or _no_tail(manifest)
     new_sentences = sum(len(split.sentences) for split in fresh)
-    if tail.tail_sentences + new_sentences > tail_limit(tail.base_sentences):
+    holes = _hole_count(live, manifest) + sum(
+        old[key].sentence_count for key in [*report.changed, *report.removed]
+    )
+    if tail.tail_sentences + new_sentences + holes > tail_limit(tail.base_sentences):
         log.info("the tail would pass its limit: a full build folds it in")
         return None
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -219,7 +224,13 @@ def _write(
     )
     try:
         replaced = [*report.changed, *report.removed]
-        gone_sentences, gone_passages = writer.remove_articles(replaced)
+        passage_of = np.load(live / SENTENCE_PASSAGES_FILE, mmap_mode="r")
+        spans = [
+            _span(key, manifest.articles[key], passage_of)
+            for key in replaced
+            if manifest.articles[key].sentence_count
+        ]
+        gone_sentences, gone_passages = writer.remove_articles(spans)
         texts = [sentence.text for split in fresh for sentence in split.sentences]
         tagging = time.perf_counter()
         entities = list(tagger.tag(texts))
@@ -284,6 +295,19 @@ def _changed_articles(
             report.unchanged.extend(kept)
             continue
         yield from read_seed_file(path, seeds_dir, report.skipped, options.max_article_bytes)
+
+
+def _span(key: str, entry: ArticleEntry, passage_of: np.ndarray) -> ArticleSpan:
+    """An article's key and id ranges (its sentences and passages are numbered in a run)."""
+    first, stop = entry.first_sentence, entry.first_sentence + entry.sentence_count
+    return ArticleSpan(key, first, stop, int(passage_of[first]), int(passage_of[stop - 1]) + 1)
+
+
+def _hole_count(live: Path, manifest: Manifest) -> int:
+    """Sentences of removed or changed articles still kept as holes in the live build."""
+    if manifest.tail is None:
+        return 0
+    return len(np.load(live / REMOVED_SENTENCES_FILE, mmap_mode="r"))
 
 
 def _link_base_files(live: Path, staging: Path) -> None:

@@ -189,7 +189,7 @@ class Searcher:
 
 def _idf_by_term(store: IndexStore) -> dict[str, float]:
     """Inverse document frequency of every indexed term (Lucene's form, always positive)."""
-    total = max(store.passage_count, 1)
+    total = max(store.lexical.counted_passages, 1)  # as many as the frequencies count in
     frequencies = store.lexical.document_frequencies()
     return {
         term: math.log(1 + (total - df + 0.5) / (df + 0.5))

@@ -52,6 +52,11 @@ class LexicalIndex:
         retriever.index(documents, show_progress=False)
         return cls(retriever, len(documents))
 
+    @property
+    def counted_passages(self) -> int:
+        """The passages ``document_frequencies`` counts in (for the idf)."""
+        return self.count
+
     def all_terms(self, text: str) -> list[str]:
         """The stemmed, stop-word-free terms of ``text``, known to the index or not."""
         return terms_of(text)

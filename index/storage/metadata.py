@@ -117,6 +117,17 @@ class PassageRecord:
     sentence_count: int
 
 
+@dataclass(frozen=True)
+class ArticleSpan:
+    """An indexed article's key and the id ranges of its sentences and passages."""
+
+    key: str
+    first_sentence: int
+    stop_sentence: int
+    first_passage: int
+    stop_passage: int
+
+
 class MetadataWriter:
     """Writes a build's records into a new SQLite file, an article batch at a time.
 
@@ -146,40 +157,31 @@ class MetadataWriter:
         writer._names = Counter()
         return writer
 
-    def remove_articles(self, keys: Sequence[str]) -> tuple[list[int], list[int]]:
-        """Delete the records of the articles ``keys``; returns their sentence and passage ids."""
+    def remove_articles(self, spans: Sequence[ArticleSpan]) -> tuple[list[int], list[int]]:
+        """Delete the records of these articles; returns their sentence and passage ids.
+
+        By id ranges and the key's unique index: a scan of the table per article cost 0.2 s
+        at a million sentences.
+        """
         sentence_ids: list[int] = []
         passage_ids: list[int] = []
         connection = self.connection
-        for key in keys:
-            found = connection.execute("SELECT id FROM articles WHERE key = ?", (key,)).fetchone()
-            if found is None:
-                continue
-            article = int(found[0])
-            own = [
-                int(row[0])
-                for row in connection.execute(
-                    "SELECT id FROM sentences WHERE article = ?", (article,)
-                )
-            ]
-            sentence_ids += own
-            passage_ids += [
-                int(row[0])
-                for row in connection.execute(
-                    "SELECT id FROM passages WHERE article = ?", (article,)
-                )
-            ]
-            if own:
-                span = (min(own), max(own) + 1)
-                connection.execute(
-                    "DELETE FROM entities WHERE sentence >= ? AND sentence < ?", span
-                )
-                connection.execute(
-                    "DELETE FROM statements WHERE sentence >= ? AND sentence < ?", span
-                )
-            connection.execute("DELETE FROM sentences WHERE article = ?", (article,))
-            connection.execute("DELETE FROM passages WHERE article = ?", (article,))
-            connection.execute("DELETE FROM articles WHERE id = ?", (article,))
+        for span in spans:
+            sentences = (span.first_sentence, span.stop_sentence)
+            connection.execute(
+                "DELETE FROM entities WHERE sentence >= ? AND sentence < ?", sentences
+            )
+            connection.execute(
+                "DELETE FROM statements WHERE sentence >= ? AND sentence < ?", sentences
+            )
+            connection.execute("DELETE FROM sentences WHERE id >= ? AND id < ?", sentences)
+            connection.execute(
+                "DELETE FROM passages WHERE id >= ? AND id < ?",
+                (span.first_passage, span.stop_passage),
+            )
+            connection.execute("DELETE FROM articles WHERE key = ?", (span.key,))
+            sentence_ids += range(*sentences)
+            passage_ids += range(span.first_passage, span.stop_passage)
         connection.commit()
         return sentence_ids, passage_ids
 

@@ -121,6 +121,12 @@ class TailLexical:
         self._tail_frequencies = tail_frequencies
         self.count = base_passages + len(self._tail_terms)
 
+    @property
+    def counted_passages(self) -> int:
+        """The passages ``document_frequencies`` counts in: the full build's all (its removed
+        ones too: bm25s's frequencies keep them) and the tail's live ones."""
+        return self.base_passages + int(self._tail_live.sum())
+
     def all_terms(self, text: str) -> list[str]:
         return terms_of(text)
 
