@@ -124,7 +124,8 @@ def test_index_add_keeps_every_file_and_refuses_what_is_no_article(
     incoming.mkdir()
     (incoming / "tunnel.txt").write_text(TUNNEL, encoding="utf-8")
     (incoming / "empty.txt").write_text("", encoding="utf-8")
-    shutil.copy(incoming / "tunnel.txt", tmp_path / "seeds" / "tunnel.txt")  # a name taken
+    taken = TUNNEL.replace("480 million", "470 million")  # the name taken, by another text
+    (tmp_path / "seeds" / "tunnel.txt").write_text(taken, encoding="utf-8")
     run = subprocess.run(
         [sys.executable, "-m", "bot", "index", "add", str(incoming / "tunnel.txt"),
          str(incoming / "empty.txt")],
