@@ -203,6 +203,7 @@ class Engine:
                 progress=_stopper(should_stop),
                 tagger=self._tagger,
                 load=lambda: self.embedder,
+                query_encoder=self.store.query_encoder,
             )
             if report.folder == self.store.folder:
                 return report  # nothing changed: the live index stands

@@ -82,12 +82,14 @@ def build_setup(
     tagger: EntityTagger | None = None,
     load: Callable[[], Embedder] | None = None,
     tail: bool = True,
+    query_encoder: QueryEncoder | None = None,
 ) -> BuildReport:
     """Build or update the index ``setup`` describes; ``say`` hears of slow silent steps,
     ``progress`` of every step (``bot.build_progress.BuildDisplay`` shows them).
 
-    A few new, changed or removed articles go to the live index's tail (``build.update``),
-    embedded by ``embedder`` or, without one, by the index's own question encoder (no torch);
+    A few new, changed or removed articles go to the live index's tail (``indexing.update``),
+    embedded by ``embedder`` or, without one, by the index's own question encoder (no torch;
+    ``query_encoder``, the one a running engine holds, is used when it is the live build's);
     otherwise (``full``, a first build, a tail grown too long, or ``tail`` False: the live
     build lacks a part only a build makes) the model is loaded, by ``load`` when given, and
     the index built in full, reusing every vector it can.
@@ -102,7 +104,7 @@ def build_setup(
             setup.index_dir,
             options,
             tagger,
-            partial(_sentence_encoder, embedder),
+            partial(_sentence_encoder, embedder, query_encoder),
             setup.model_name,
             fingerprint,
         )
@@ -116,19 +118,28 @@ def build_setup(
 
 
 def _sentence_encoder(
-    embedder: Embedder | None, folder: Path, manifest: Manifest
+    embedder: Embedder | None,
+    loaded: QueryEncoder | None,
+    folder: Path,
+    manifest: Manifest,
 ) -> SentenceEncoder | None:
-    """The loaded model when there is one, else the live build's ONNX question encoder; None
-    when the live build has no question encoder or a damaged one (a full build remakes it)."""
+    """The loaded model when there is one, else the live build's ONNX question encoder
+    (``loaded``, the engine's, when it is that build's: no second load and hash of its 90 MB);
+    None when the live build has no question encoder or a damaged one (a full build remakes
+    it)."""
     info = manifest.query_encoder
-    if info is None or damaged_file(folder, info) is not None:
+    if info is None:
+        return None
+    encoder = loaded if loaded is not None and loaded.folder == folder else None
+    if encoder is None and damaged_file(folder, info) is not None:
         return None
     if embedder is not None:
         return SentenceEncoder(embedder.embed, "model")
-    try:
-        encoder = QueryEncoder(folder, info, threads=1)  # its files were checked just now
-    except NewsdeskError:
-        return None  # a damaged encoder: the full build remakes it
+    if encoder is None:
+        try:
+            encoder = QueryEncoder(folder, info, threads=1)  # its files were checked just now
+        except NewsdeskError:
+            return None  # a damaged encoder: the full build remakes it
 
     def encode(texts: list[str]) -> np.ndarray:
         return np.vstack([encoder.embed_query(text) for text in texts])

@@ -252,7 +252,7 @@ def _write(
     )
     np.save(staging / SENTENCE_PASSAGES_FILE, sentence_passages.astype(np.int32))
     np.save(staging / PASSAGE_SENTENCES_FILE, passage_sentences.astype(np.int32))
-    tail_rows = _old_tail(live, manifest, tail)
+    tail_rows = _old_tail(live, manifest)
     if vectors is not None:
         tail_rows = np.concatenate([tail_rows, vectors.astype(tail_rows.dtype)])
     np.save(staging / TAIL_VECTORS_FILE, tail_rows)
@@ -339,7 +339,7 @@ def _no_tail(manifest: Manifest) -> Tail:
     )
 
 
-def _old_tail(live: Path, manifest: Manifest, tail: Tail) -> np.ndarray:
+def _old_tail(live: Path, manifest: Manifest) -> np.ndarray:
     if manifest.tail is None:
         return np.zeros((0, manifest.model.dimension), dtype=np.float16)
     return np.load(live / TAIL_VECTORS_FILE)
